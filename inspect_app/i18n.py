@@ -1,0 +1,20 @@
+"""Locale selection: Chinese (zh-Hans) unless the user chose another language.
+
+Source strings are written in Chinese, the default language, so the default needs no catalog;
+``translations/en`` carries the English.
+"""
+
+from __future__ import annotations
+
+from flask import current_app, session
+from flask_babel import Babel
+
+babel = Babel()
+
+
+def select_locale() -> str:
+    """The locale kept in the session by the language switch, else the configured default."""
+    chosen = session.get("locale")
+    if chosen in current_app.config["LANGUAGES"]:
+        return chosen
+    return current_app.config["BABEL_DEFAULT_LOCALE"]

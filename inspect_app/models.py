@@ -1,0 +1,490 @@
+"""Typed SQLAlchemy models: the registry, the checklist, inspections and the rectification ledger.
+
+Conventions: timestamps are UTC (``UTCDateTime``), dates (deadlines) are the district's local
+dates; status-like columns are short strings guarded by named CHECK constraints; derived facts
+(overdue, code colour, building class) are computed, never stored.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from typing import Any
+
+from flask_login import UserMixin
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    CheckConstraint,
+    Column,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    Numeric,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+    event,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.types import TypeDecorator
+
+from .db import db
+
+ROLES = ("inspector", "manager", "street", "fire", "admin")
+AREA_LEVELS = ("city", "district", "street", "community", "grid")
+USES = ("residential", "public", "mixed")
+INSPECTION_KINDS = ("self_check", "survey", "spot_check", "acceptance", "patrol")
+RESULTS = ("pass", "fail", "na")
+SEVERITIES = ("minor", "general", "major")
+HAZARD_STATUSES = ("open", "submitted", "closed", "fixed_on_spot")
+OPEN_STATUSES = ("open", "submitted")
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def _in(column: str, values: tuple[str, ...]) -> str:
+    return f"{column} IN ({', '.join(repr(v) for v in values)})"
+
+
+class UTCDateTime(TypeDecorator):
+    """A timezone-aware UTC datetime on every engine (SQLite hands back naive values)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: datetime | None, dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+class Area(db.Model):
+    """A node of the administrative tree (city → district → street → community → grid).
+
+    ``path`` is the chain of codes from the root, ``/``-separated and ``/``-terminated
+    (``/500110/GN/GN01/GN01-03/``), so a subtree is ``path LIKE prefix || '%'``.
+    """
+
+    __tablename__ = "area"
+    __table_args__ = (CheckConstraint(_in("level", AREA_LEVELS), name="level"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    parent_id: Mapped[int | None] = mapped_column(ForeignKey("area.id"), index=True)
+    code: Mapped[str] = mapped_column(String(32), unique=True)
+    name: Mapped[str] = mapped_column(String(100))
+    level: Mapped[str] = mapped_column(String(16))
+    path: Mapped[str] = mapped_column(String(400), unique=True)
+
+    parent: Mapped[Area | None] = relationship(remote_side=[id], back_populates="children")
+    children: Mapped[list[Area]] = relationship(back_populates="parent", order_by="Area.code")
+
+    @staticmethod
+    def child_path(parent: Area | None, code: str) -> str:
+        if "/" in code:
+            raise ValueError("area code must not contain '/'")
+        return f"{parent.path if parent else '/'}{code}/"
+
+    def __repr__(self) -> str:
+        return f"<Area {self.path}>"
+
+
+building_manager = Table(
+    "building_manager",
+    db.metadata,
+    Column("building_id", ForeignKey("building.id", ondelete="CASCADE"), primary_key=True),
+    Column("user_id", ForeignKey("user.id", ondelete="CASCADE"), primary_key=True),
+)
+
+
+def new_qr_token() -> str:
+    """A random, URL-safe token of 128 bits for the building's public code."""
+    import secrets
+
+    return secrets.token_urlsafe(16)
+
+
+class Building(db.Model):
+    """A registry row (基础台账). Class and high-rise status derive from use, height, storeys."""
+
+    __tablename__ = "building"
+    __table_args__ = (
+        CheckConstraint(_in("use", USES), name="use"),
+        CheckConstraint("height_m >= 0", name="height_nonneg"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(40), unique=True)
+    name: Mapped[str] = mapped_column(String(120))
+    address: Mapped[str] = mapped_column(String(200))
+    area_id: Mapped[int] = mapped_column(ForeignKey("area.id"), index=True)
+    use: Mapped[str] = mapped_column(String(16))
+    height_m: Mapped[Decimal] = mapped_column(Numeric(6, 2))
+    storeys: Mapped[int] = mapped_column(Integer)
+    underground_storeys: Mapped[int] = mapped_column(Integer, default=0)
+    built_year: Mapped[int | None] = mapped_column(Integer)
+    class_i_by_use: Mapped[bool] = mapped_column(Boolean, default=False)
+    has_sprinklers: Mapped[bool] = mapped_column(Boolean, default=False)
+    has_fire_alarm_system: Mapped[bool] = mapped_column(Boolean, default=False)
+    has_control_room: Mapped[bool] = mapped_column(Boolean, default=False)
+    has_pressure_stabilizer: Mapped[bool] = mapped_column(Boolean, default=False)
+    has_refuge_floor: Mapped[bool] = mapped_column(Boolean, default=False)
+    has_fire_elevator: Mapped[bool] = mapped_column(Boolean, default=False)
+    has_gas_suppression: Mapped[bool] = mapped_column(Boolean, default=False)
+    has_assembly_occupancy: Mapped[bool] = mapped_column(Boolean, default=False)
+    multi_owner: Mapped[bool] = mapped_column(Boolean, default=False)
+    management_unit: Mapped[str | None] = mapped_column(String(120))
+    management_contact: Mapped[str | None] = mapped_column(String(40))
+    fire_manager_name: Mapped[str | None] = mapped_column(String(40))
+    fire_manager_phone: Mapped[str | None] = mapped_column(String(40))
+    public_commitment: Mapped[str | None] = mapped_column(Text)
+    qr_token: Mapped[str] = mapped_column(String(64), unique=True, default=new_qr_token)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    retired_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    area: Mapped[Area] = relationship()
+    managers: Mapped[list[User]] = relationship(
+        secondary=building_manager, back_populates="managed_buildings"
+    )
+
+    FLAG_NAMES = (
+        "has_sprinklers",
+        "has_fire_alarm_system",
+        "has_control_room",
+        "has_pressure_stabilizer",
+        "has_refuge_floor",
+        "has_fire_elevator",
+        "has_gas_suppression",
+        "has_assembly_occupancy",
+        "multi_owner",
+    )
+
+    @property
+    def building_class(self) -> str | None:
+        """``R1``/``R2``/``P1``/``P2`` per GB 50016 5.1.1, or None when not high-rise."""
+        from .classification import building_class
+
+        return building_class(
+            self.use, self.height_m, self.storeys, class_i_by_use=self.class_i_by_use
+        )
+
+    @property
+    def flags(self) -> set[str]:
+        """The true building flags, plus ``super_high_rise`` (> 100 m), for checklist rules."""
+        from .classification import is_super_high_rise
+
+        flags = {name for name in self.FLAG_NAMES if getattr(self, name)}
+        if is_super_high_rise(self.height_m):
+            flags.add("super_high_rise")
+        return flags
+
+    def __repr__(self) -> str:
+        return f"<Building {self.code}>"
+
+
+class User(UserMixin, db.Model):
+    """A person who logs in. Scope: ``area`` (a subtree) or, for managers, ``managed_buildings``."""
+
+    __tablename__ = "user"
+    __table_args__ = (CheckConstraint(_in("role", ROLES), name="role"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(64), unique=True)
+    display_name: Mapped[str] = mapped_column(String(64))
+    phone: Mapped[str | None] = mapped_column(String(40))
+    role: Mapped[str] = mapped_column(String(16))
+    area_id: Mapped[int | None] = mapped_column(ForeignKey("area.id"), index=True)
+    password_hash: Mapped[str] = mapped_column(String(255))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # Bumped on password change or disable; part of the login session id so old sessions die.
+    session_nonce: Mapped[str] = mapped_column(String(32), default=lambda: uuid.uuid4().hex)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    area: Mapped[Area | None] = relationship()
+    managed_buildings: Mapped[list[Building]] = relationship(
+        secondary=building_manager, back_populates="managers"
+    )
+    tokens: Mapped[list[ApiToken]] = relationship(back_populates="user")
+
+    @property
+    def is_active(self) -> bool:  # Flask-Login: disabled users cannot log in
+        return self.active
+
+    def get_id(self) -> str:
+        return f"{self.id}:{self.session_nonce}"
+
+    def __repr__(self) -> str:
+        return f"<User {self.username} {self.role}>"
+
+
+class ApiToken(db.Model):
+    """A bearer token for integrations; only its sha256 is stored."""
+
+    __tablename__ = "api_token"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user.id"), index=True)
+    name: Mapped[str] = mapped_column(String(64))
+    prefix: Mapped[str] = mapped_column(String(12))
+    token_sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    user: Mapped[User] = relationship(back_populates="tokens")
+
+
+class Checklist(db.Model):
+    """One loaded version of a checklist catalog; inspections pin the version they used."""
+
+    __tablename__ = "checklist"
+    __table_args__ = (UniqueConstraint("code", "version"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(64))
+    version: Mapped[str] = mapped_column(String(32))
+    title_zh: Mapped[str] = mapped_column(String(200))
+    title_en: Mapped[str] = mapped_column(String(200))
+    categories: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
+    content_sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    loaded_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    items: Mapped[list[ChecklistItem]] = relationship(
+        back_populates="checklist", order_by="ChecklistItem.position"
+    )
+
+
+class ChecklistItem(db.Model):
+    __tablename__ = "checklist_item"
+    __table_args__ = (
+        UniqueConstraint("checklist_id", "code"),
+        CheckConstraint(_in("answer_type", ("pass_fail_na", "numeric")), name="answer_type"),
+        CheckConstraint(_in("default_severity", SEVERITIES), name="default_severity"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    checklist_id: Mapped[int] = mapped_column(ForeignKey("checklist.id"), index=True)
+    code: Mapped[str] = mapped_column(String(32))
+    category: Mapped[str] = mapped_column(String(16))
+    position: Mapped[int] = mapped_column(Integer)
+    text_zh: Mapped[str] = mapped_column(Text)
+    text_en: Mapped[str] = mapped_column(Text)
+    answer_type: Mapped[str] = mapped_column(String(16))
+    unit: Mapped[str | None] = mapped_column(String(16))
+    rules: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    applies_to: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    default_severity: Mapped[str] = mapped_column(String(16))
+    fix_on_spot: Mapped[bool] = mapped_column(Boolean, default=False)
+    legal_basis: Mapped[list[str]] = mapped_column(JSON, default=list)
+    gb35181: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    how_zh: Mapped[str | None] = mapped_column(Text)
+    measures_zh: Mapped[list[str]] = mapped_column(JSON, default=list)
+
+    checklist: Mapped[Checklist] = relationship(back_populates="items")
+
+    @property
+    def gb35181_direct(self) -> bool:
+        return bool(self.gb35181 and self.gb35181.get("direct"))
+
+
+class Campaign(db.Model):
+    """A special action (专项行动) with dated phases over an area.
+
+    ``phases`` is a list of ``{"code", "name", "ends_on": "YYYY-MM-DD"}`` in order;
+    ``category_deadlines`` maps a checklist category (or ``"water"``) to a date string.
+    """
+
+    __tablename__ = "campaign"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    area_id: Mapped[int] = mapped_column(ForeignKey("area.id"), index=True)
+    checklist_id: Mapped[int] = mapped_column(ForeignKey("checklist.id"))
+    starts_on: Mapped[date] = mapped_column(Date)
+    ends_on: Mapped[date] = mapped_column(Date)
+    phases: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    category_deadlines: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
+    validity_days: Mapped[int] = mapped_column(Integer, default=180)
+    sample_rate_public: Mapped[Decimal] = mapped_column(Numeric(4, 3), default=Decimal("0.10"))
+    sample_rate_residential: Mapped[Decimal] = mapped_column(
+        Numeric(4, 3), default=Decimal("0.05")
+    )
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    area: Mapped[Area] = relationship()
+    checklist: Mapped[Checklist] = relationship()
+
+
+class Inspection(db.Model):
+    """One visit to one building against one checklist version.
+
+    ``client_uuid`` is minted on the phone when the form opens and is the idempotency key of
+    the submission: a replay finds the existing row; ``content_sha256`` tells a replay from a
+    different submission that reuses the key.
+    """
+
+    __tablename__ = "inspection"
+    __table_args__ = (
+        CheckConstraint(_in("kind", INSPECTION_KINDS), name="kind"),
+        Index("ix_inspection_building_submitted", "building_id", "submitted_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    client_uuid: Mapped[str] = mapped_column(String(36), unique=True)
+    content_sha256: Mapped[str | None] = mapped_column(String(64))
+    kind: Mapped[str] = mapped_column(String(16))
+    building_id: Mapped[int] = mapped_column(ForeignKey("building.id"))
+    checklist_id: Mapped[int] = mapped_column(ForeignKey("checklist.id"))
+    campaign_id: Mapped[int | None] = mapped_column(ForeignKey("campaign.id"), index=True)
+    inspector_id: Mapped[int] = mapped_column(ForeignKey("user.id"), index=True)
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    submitted_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    latitude: Mapped[Decimal | None] = mapped_column(Numeric(9, 6))
+    longitude: Mapped[Decimal | None] = mapped_column(Numeric(9, 6))
+    note: Mapped[str | None] = mapped_column(Text)
+
+    building: Mapped[Building] = relationship()
+    checklist: Mapped[Checklist] = relationship()
+    campaign: Mapped[Campaign | None] = relationship()
+    inspector: Mapped[User] = relationship()
+    findings: Mapped[list[Finding]] = relationship(back_populates="inspection")
+
+
+class Finding(db.Model):
+    """The answer to one checklist item in one inspection."""
+
+    __tablename__ = "finding"
+    __table_args__ = (
+        UniqueConstraint("inspection_id", "item_id"),
+        CheckConstraint(_in("result", RESULTS), name="result"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    inspection_id: Mapped[int] = mapped_column(ForeignKey("inspection.id"))
+    item_id: Mapped[int] = mapped_column(ForeignKey("checklist_item.id"), index=True)
+    result: Mapped[str] = mapped_column(String(8))
+    value: Mapped[Decimal | None] = mapped_column(Numeric(10, 3))
+    reason: Mapped[str | None] = mapped_column(Text)
+    note: Mapped[str | None] = mapped_column(Text)
+
+    inspection: Mapped[Inspection] = relationship(back_populates="findings")
+    item: Mapped[ChecklistItem] = relationship()
+    photos: Mapped[list[Photo]] = relationship(back_populates="finding")
+
+
+class Hazard(db.Model):
+    """A ledger row (整改台账): one hazard of one building and its rectification plan line.
+
+    Status: ``open`` → ``submitted`` (evidence in) → ``closed`` (accepted, 销号); a rejection
+    returns it to ``open``; ``fixed_on_spot`` is closed at birth. ``version`` is the optimistic
+    lock: every change bumps it and a stale writer gets a conflict. Overdue is derived from
+    ``deadline`` in the district's time zone.
+    """
+
+    __tablename__ = "hazard"
+    __table_args__ = (
+        CheckConstraint(_in("status", HAZARD_STATUSES), name="status"),
+        CheckConstraint(_in("severity", SEVERITIES), name="severity"),
+        Index("ix_hazard_building_status", "building_id", "status"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    building_id: Mapped[int] = mapped_column(ForeignKey("building.id"))
+    finding_id: Mapped[int | None] = mapped_column(ForeignKey("finding.id"), index=True)
+    item_id: Mapped[int | None] = mapped_column(ForeignKey("checklist_item.id"), index=True)
+    category: Mapped[str] = mapped_column(String(16))
+    severity: Mapped[str] = mapped_column(String(16))
+    gb35181_direct: Mapped[bool] = mapped_column(Boolean, default=False)
+    description: Mapped[str] = mapped_column(Text)
+    responsible_party: Mapped[str | None] = mapped_column(String(120))
+    measures: Mapped[str | None] = mapped_column(Text)
+    deadline: Mapped[date | None] = mapped_column(Date)
+    funding: Mapped[str | None] = mapped_column(String(120))
+    status: Mapped[str] = mapped_column(String(16), default="open")
+    supervised_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    version: Mapped[int] = mapped_column(Integer, default=1)
+
+    __mapper_args__ = {"version_id_col": version}
+
+    building: Mapped[Building] = relationship()
+    finding: Mapped[Finding | None] = relationship()
+    item: Mapped[ChecklistItem | None] = relationship()
+    events: Mapped[list[HazardEvent]] = relationship(
+        back_populates="hazard", order_by="HazardEvent.id"
+    )
+    photos: Mapped[list[Photo]] = relationship(back_populates="hazard")
+
+    @property
+    def is_open(self) -> bool:
+        return self.status in OPEN_STATUSES
+
+
+class HazardEvent(db.Model):
+    """Append-only history of a hazard: who did what, when, from which status to which."""
+
+    __tablename__ = "hazard_event"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    hazard_id: Mapped[int] = mapped_column(ForeignKey("hazard.id"), index=True)
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    actor_role: Mapped[str | None] = mapped_column(String(16))
+    action: Mapped[str] = mapped_column(String(32))
+    from_status: Mapped[str | None] = mapped_column(String(16))
+    to_status: Mapped[str | None] = mapped_column(String(16))
+    note: Mapped[str | None] = mapped_column(Text)
+    data: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    hazard: Mapped[Hazard] = relationship(back_populates="events")
+    actor: Mapped[User | None] = relationship()
+    photos: Mapped[list[Photo]] = relationship(back_populates="event")
+
+
+@event.listens_for(HazardEvent, "before_update")
+@event.listens_for(HazardEvent, "before_delete")
+def _events_are_append_only(_mapper, _connection, target: HazardEvent) -> None:
+    raise ValueError(f"hazard events are append-only (event {target.id})")
+
+
+class Photo(db.Model):
+    """One attached photo. The file is content-addressed by ``sha256`` (same bytes, one file);
+    ``taken_at`` and GPS stay private and are never in the served image."""
+
+    __tablename__ = "photo"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    sha256: Mapped[str] = mapped_column(String(64), index=True)
+    content_type: Mapped[str] = mapped_column(String(32), default="image/jpeg")
+    width: Mapped[int] = mapped_column(Integer)
+    height: Mapped[int] = mapped_column(Integer)
+    size_bytes: Mapped[int] = mapped_column(Integer)
+    purpose: Mapped[str] = mapped_column(String(16), default="evidence")
+    taken_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    latitude: Mapped[Decimal | None] = mapped_column(Numeric(9, 6))
+    longitude: Mapped[Decimal | None] = mapped_column(Numeric(9, 6))
+    finding_id: Mapped[int | None] = mapped_column(ForeignKey("finding.id"), index=True)
+    hazard_id: Mapped[int | None] = mapped_column(ForeignKey("hazard.id"), index=True)
+    event_id: Mapped[int | None] = mapped_column(ForeignKey("hazard_event.id"), index=True)
+    uploaded_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    finding: Mapped[Finding | None] = relationship(back_populates="photos")
+    hazard: Mapped[Hazard | None] = relationship(back_populates="photos")
+    event: Mapped[HazardEvent | None] = relationship(back_populates="photos")

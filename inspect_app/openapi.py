@@ -1,0 +1,112 @@
+"""The OpenAPI 3.1 description of ``/api/v1``; each endpoint added to the API is added here."""
+
+from __future__ import annotations
+
+_ERROR = {"$ref": "#/components/schemas/Error"}
+
+
+def _err(description: str) -> dict:
+    return {"description": description, "content": {"application/json": {"schema": _ERROR}}}
+
+
+def spec() -> dict:
+    building = {
+        "type": "object",
+        "required": ["id", "code", "name", "address", "use", "colour", "reasons"],
+        "properties": {
+            "id": {"type": "integer"},
+            "code": {"type": "string"},
+            "name": {"type": "string"},
+            "address": {"type": "string"},
+            "use": {"type": "string", "enum": ["residential", "public", "mixed"]},
+            "height_m": {"type": "number"},
+            "storeys": {"type": "integer"},
+            "building_class": {"type": ["string", "null"], "enum": ["R1", "R2", "P1", "P2", None]},
+            "area_code": {"type": "string"},
+            "colour": {"type": "string", "enum": ["red", "yellow", "green", "grey"]},
+            "reasons": {"type": "array", "items": {"type": "string"}},
+            "last_inspected_on": {"type": ["string", "null"], "format": "date"},
+        },
+    }
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": "inspect_app API", "version": "1"},
+        "servers": [{"url": "/api/v1"}],
+        "security": [{"bearer": []}],
+        "components": {
+            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
+            "schemas": {
+                "Error": {
+                    "type": "object",
+                    "required": ["error", "message"],
+                    "properties": {"error": {"type": "string"}, "message": {"type": "string"}},
+                },
+                "Building": building,
+            },
+        },
+        "paths": {
+            "/me": {
+                "get": {
+                    "summary": "The authenticated user",
+                    "responses": {"200": {"description": "user"}, "401": _err("not logged in")},
+                }
+            },
+            "/buildings": {
+                "get": {
+                    "summary": "Buildings in the caller's scope with their code colour",
+                    "parameters": [
+                        {"name": "q", "in": "query", "schema": {"type": "string"}},
+                        {"name": "page", "in": "query", "schema": {"type": "integer", "minimum": 1}},
+                    ],
+                    "responses": {
+                        "200": {
+                            "description": "a page of buildings",
+                            "content": {
+                                "application/json": {
+                                    "schema": {
+                                        "type": "object",
+                                        "properties": {
+                                            "items": {
+                                                "type": "array",
+                                                "items": {"$ref": "#/components/schemas/Building"},
+                                            },
+                                            "page": {"type": "integer"},
+                                            "pages": {"type": "integer"},
+                                            "total": {"type": "integer"},
+                                        },
+                                    }
+                                }
+                            },
+                        },
+                        "400": _err("bad parameter"),
+                        "401": _err("not logged in"),
+                    },
+                }
+            },
+            "/buildings/{building_id}": {
+                "get": {
+                    "summary": "One building in the caller's scope",
+                    "parameters": [
+                        {
+                            "name": "building_id",
+                            "in": "path",
+                            "required": True,
+                            "schema": {"type": "integer"},
+                        }
+                    ],
+                    "responses": {
+                        "200": {
+                            "description": "the building",
+                            "content": {
+                                "application/json": {
+                                    "schema": {"$ref": "#/components/schemas/Building"}
+                                }
+                            },
+                        },
+                        "401": _err("not logged in"),
+                        "404": _err("no such building in scope"),
+                    },
+                }
+            },
+        },
+    }

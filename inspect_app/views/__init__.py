@@ -1,0 +1,10 @@
+"""Blueprints, one per resource."""
+
+from flask import Flask
+
+
+def register_blueprints(app: Flask) -> None:
+    from . import api, auth, buildings, health
+
+    for module in (auth, buildings, health, api):
+        app.register_blueprint(module.bp)

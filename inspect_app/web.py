@@ -1,0 +1,86 @@
+"""Request-wide behaviour: CSRF, error pages (HTML for people, JSON for the API), headers."""
+
+from __future__ import annotations
+
+from flask import Flask, jsonify, render_template, request
+from flask_babel import get_locale
+from flask_babel import gettext as _
+from flask_login import current_user
+from flask_wtf.csrf import CSRFError, CSRFProtect
+from werkzeug.exceptions import HTTPException
+
+csrf = CSRFProtect()
+
+MESSAGES = {
+    400: "请求有误，请检查后重试。",
+    401: "请先登录。",
+    403: "您没有权限执行此操作。",
+    404: "找不到该页面，或您无权查看。",
+    405: "不支持该请求方式。",
+    409: "数据已被他人修改，请刷新后重试。",
+    413: "上传的内容太大。",
+    429: "操作太频繁，请稍后再试。",
+    500: "服务器出错了，请稍后重试。",
+}
+
+ERROR_NAMES = {
+    400: "bad_request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    409: "conflict",
+    413: "too_large",
+    429: "too_many_requests",
+    500: "server_error",
+}
+
+
+def _wants_json() -> bool:
+    return request.path.startswith("/api/") or request.path == "/healthz"
+
+
+def _error_response(code: int, message: str):
+    if _wants_json():
+        return jsonify(error=ERROR_NAMES.get(code, "error"), message=message), code
+    return render_template("error.html", code=code, message=message), code
+
+
+def register_web(app: Flask) -> None:
+    """Install error handlers, security headers and template helpers on ``app``."""
+
+    @app.errorhandler(CSRFError)
+    def _csrf_error(err: CSRFError):
+        return _error_response(400, _("表单已过期或缺少安全令牌，请刷新页面后重新提交。"))
+
+    @app.errorhandler(HTTPException)
+    def _http_error(err: HTTPException):
+        code = err.code or 500
+        return _error_response(code, _(MESSAGES.get(code, err.description or "")))
+
+    @app.errorhandler(Exception)
+    def _unexpected(err: Exception):
+        app.logger.exception("unhandled error on %s", request.path)
+        return _error_response(500, _(MESSAGES[500]))
+
+    from . import labels
+    from .codes import local_date
+
+    app.jinja_env.filters["localdate"] = local_date
+
+    app.jinja_env.globals.update(
+        labels=labels, get_locale=get_locale, languages={"zh_Hans_CN": "中文", "en": "English"}
+    )
+
+    @app.after_request
+    def _headers(response):
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("Referrer-Policy", "same-origin")
+        response.headers.setdefault(
+            "Content-Security-Policy",
+            "default-src 'self'; img-src 'self' data: blob:; frame-ancestors 'none'; "
+            "base-uri 'self'; form-action 'self'",
+        )
+        if current_user.is_authenticated and not request.path.startswith("/static/"):
+            response.headers["Cache-Control"] = "no-store"
+        return response
