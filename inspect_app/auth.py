@@ -26,7 +26,7 @@ from sqlalchemy import Select, false, select
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from .db import db
-from .models import ApiToken, Area, Building, User, building_manager
+from .models import ApiToken, Area, Building, Inspection, User, building_manager
 
 login_manager = LoginManager()
 login_manager.login_view = "auth.login"
@@ -37,8 +37,8 @@ login_manager.session_protection = "strong"
 PERMISSIONS: dict[str, frozenset[str]] = {
     "view_buildings": frozenset({"inspector", "manager", "street", "fire", "admin"}),
     "view_ledger": frozenset({"inspector", "manager", "street", "fire", "admin"}),
-    "inspect": frozenset({"inspector", "street", "fire"}),
-    "self_check": frozenset({"manager"}),
+    "start_inspection": frozenset({"inspector", "manager", "street", "fire"}),
+    "upload_photo": frozenset({"inspector", "manager", "street", "fire"}),
     "manage_users": frozenset({"admin"}),
 }
 
@@ -139,6 +139,22 @@ def require(action: str) -> Callable:
     return decorator
 
 
+# The inspection kinds each role records: managers do unit self-checks (单位自查); grid
+# workers survey and patrol; the detachment spot-checks and accepts.
+INSPECTION_KINDS: dict[str, tuple[str, ...]] = {
+    "inspector": ("survey", "patrol", "acceptance"),
+    "street": ("survey", "patrol", "spot_check", "acceptance"),
+    "fire": ("spot_check", "acceptance", "patrol"),
+    "manager": ("self_check",),
+    "admin": (),
+}
+
+
+def allowed_kinds(user: User) -> tuple[str, ...]:
+    """The inspection kinds ``user`` may record, the usual one first."""
+    return INSPECTION_KINDS[user.role]
+
+
 def area_prefix(user: User) -> str | None:
     """The ``Area.path`` prefix of the user's scope; None means the user has no area scope."""
     return user.area.path if user.area is not None else None
@@ -169,14 +185,26 @@ def scoped_buildings(user: User) -> Select:
     return select(Building).where(building_scope(user), Building.retired_at.is_(None))
 
 
-def building_or_404(user: User, building_id: int) -> Building:
-    """The building if the user may see it; 404 otherwise (existence is not revealed)."""
-    building = db.session.scalar(
-        select(Building).where(Building.id == building_id, building_scope(user))
-    )
+def building_or_404(user: User, building_id: int | None = None, *, code: str | None = None):
+    """The building (by id or by code) if the user may see it; 404 otherwise, so that its
+    existence is not revealed."""
+    key = Building.id == building_id if code is None else Building.code == code
+    building = db.session.scalar(select(Building).where(key, building_scope(user)))
     if building is None:
         abort(404)
     return building
+
+
+def inspection_or_404(user: User, inspection_id: int) -> Inspection:
+    """The inspection if its building is in the user's scope; 404 otherwise."""
+    inspection = db.session.scalar(
+        select(Inspection)
+        .join(Building, Inspection.building_id == Building.id)
+        .where(Inspection.id == inspection_id, building_scope(user))
+    )
+    if inspection is None:
+        abort(404)
+    return inspection
 
 
 def record_login(user: User) -> None:

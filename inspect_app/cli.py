@@ -103,7 +103,9 @@ def create_token_command(username: str, label: str) -> None:
 
 
 @click.command("demo")
-@click.option("--buildings", "count", type=click.IntRange(1, 200_000), default=300, show_default=True)
+@click.option(
+    "--buildings", "count", type=click.IntRange(1, 200_000), default=300, show_default=True
+)
 @click.option("--seed", type=int, default=2023, show_default=True)
 @click.option("--password", help="Password of every demo user; a random one when omitted.")
 @click.option(
@@ -139,5 +141,10 @@ def demo_command(count: int, seed: int, password: str | None, today) -> None:
 
 
 def register_cli(app: Flask) -> None:
-    for command in (load_checklist_command, create_user_command, create_token_command, demo_command):
+    for command in (
+        load_checklist_command,
+        create_user_command,
+        create_token_command,
+        demo_command,
+    ):
         app.cli.add_command(command)

@@ -164,7 +164,10 @@ def code_status(
         red.append(
             Reason(
                 None,
-                _("未整改的综合判定要素 %(n)s 项，疑似重大火灾隐患，待消防救援机构判定", n=len(elements)),
+                _(
+                    "未整改的综合判定要素 %(n)s 项，疑似重大火灾隐患，待消防救援机构判定",
+                    n=len(elements),
+                ),
             )
         )
     if red:
@@ -182,6 +185,15 @@ def code_status(
         return CodeStatus("grey", (Reason(None, _("尚未检查")),), None)
     return CodeStatus(
         "grey",
-        (Reason(None, _("最近一次检查在 %(date)s，已超过 %(n)s 天", date=last_inspected_on, n=validity_days)),),
+        (
+            Reason(
+                None,
+                _(
+                    "最近一次检查在 %(date)s，已超过 %(n)s 天",
+                    date=last_inspected_on,
+                    n=validity_days,
+                ),
+            ),
+        ),
         last_inspected_on,
     )

@@ -25,6 +25,8 @@ DEFAULTS: dict[str, object] = {
     "REMEMBER_COOKIE_SAMESITE": "Lax",
     "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
     "PAGE_SIZE": 50,
+    # Larger photos are refused before they are decoded (decompression bombs).
+    "MAX_PHOTO_PIXELS": 50_000_000,
     # Days an inspection keeps a building's code out of grey when no campaign says otherwise.
     "CODE_VALIDITY_DAYS": 180,
 }

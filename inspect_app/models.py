@@ -293,6 +293,9 @@ class ChecklistItem(db.Model):
     gb35181: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     how_zh: Mapped[str | None] = mapped_column(Text)
     measures_zh: Mapped[list[str]] = mapped_column(JSON, default=list)
+    # Free labels from the catalog; "water" marks water-supply items, which take the
+    # campaign's water deadline.
+    tags: Mapped[list[str]] = mapped_column(JSON, default=list)
 
     checklist: Mapped[Checklist] = relationship(back_populates="items")
 
@@ -320,9 +323,7 @@ class Campaign(db.Model):
     category_deadlines: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
     validity_days: Mapped[int] = mapped_column(Integer, default=180)
     sample_rate_public: Mapped[Decimal] = mapped_column(Numeric(4, 3), default=Decimal("0.10"))
-    sample_rate_residential: Mapped[Decimal] = mapped_column(
-        Numeric(4, 3), default=Decimal("0.05")
-    )
+    sample_rate_residential: Mapped[Decimal] = mapped_column(Numeric(4, 3), default=Decimal("0.05"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     area: Mapped[Area] = relationship()

@@ -56,7 +56,11 @@ def spec() -> dict:
                     "summary": "Buildings in the caller's scope with their code colour",
                     "parameters": [
                         {"name": "q", "in": "query", "schema": {"type": "string"}},
-                        {"name": "page", "in": "query", "schema": {"type": "integer", "minimum": 1}},
+                        {
+                            "name": "page",
+                            "in": "query",
+                            "schema": {"type": "integer", "minimum": 1},
+                        },
                     ],
                     "responses": {
                         "200": {
@@ -83,15 +87,15 @@ def spec() -> dict:
                     },
                 }
             },
-            "/buildings/{building_id}": {
+            "/buildings/{code}": {
                 "get": {
                     "summary": "One building in the caller's scope",
                     "parameters": [
                         {
-                            "name": "building_id",
+                            "name": "code",
                             "in": "path",
                             "required": True,
-                            "schema": {"type": "integer"},
+                            "schema": {"type": "string"},
                         }
                     ],
                     "responses": {

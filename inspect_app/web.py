@@ -64,12 +64,16 @@ def register_web(app: Flask) -> None:
         return _error_response(500, _(MESSAGES[500]))
 
     from . import labels
+    from .auth import can
     from .codes import local_date
 
     app.jinja_env.filters["localdate"] = local_date
 
     app.jinja_env.globals.update(
-        labels=labels, get_locale=get_locale, languages={"zh_Hans_CN": "中文", "en": "English"}
+        labels=labels,
+        can=can,
+        get_locale=get_locale,
+        languages={"zh_Hans_CN": "中文", "en": "English"},
     )
 
     @app.after_request

@@ -137,7 +137,10 @@ class Builders:
     def area(self, code: str, level: str, parent: Area | None = None, name: str | None = None):
         return self._save(
             Area(
-                code=code, name=name or code, level=level, parent_id=parent.id if parent else None,
+                code=code,
+                name=name or code,
+                level=level,
+                parent_id=parent.id if parent else None,
                 path=Area.child_path(parent, code),
             )
         )
@@ -146,8 +149,13 @@ class Builders:
         self.n += 1
         n = self.n
         values = dict(
-            code=f"B-{n:05d}", name=f"测试花园{n}栋", address=f"测试路{n}号", area_id=area.id,
-            use="residential", height_m=Decimal("54.0"), storeys=18,
+            code=f"B-{n:05d}",
+            name=f"测试花园{n}栋",
+            address=f"测试路{n}号",
+            area_id=area.id,
+            use="residential",
+            height_m=Decimal("54.0"),
+            storeys=18,
             management_unit="测试物业公司",
         )
         values.update(kw)
@@ -156,8 +164,12 @@ class Builders:
     def user(self, username: str, role: str, area: Area | None = None, buildings=(), **kw) -> User:
         with self.app.app_context():
             user = User(
-                username=username, display_name=kw.pop("display_name", username), role=role,
-                area_id=area.id if area else None, password_hash=FAST_HASH, **kw,
+                username=username,
+                display_name=kw.pop("display_name", username),
+                role=role,
+                area_id=area.id if area else None,
+                password_hash=FAST_HASH,
+                **kw,
             )
             user.managed_buildings = [db.session.get(Building, b.id) for b in buildings]
             db.session.add(user)

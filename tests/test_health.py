@@ -6,7 +6,7 @@ def test_healthz_round_trips_the_database(client):
 def test_openapi_document_describes_the_api(client):
     spec = client.get("/api/v1/openapi.json").json
     assert spec["openapi"].startswith("3.")
-    assert {"/buildings", "/buildings/{building_id}", "/me"} <= set(spec["paths"])
+    assert {"/buildings", "/buildings/{code}", "/me"} <= set(spec["paths"])
 
 
 def test_static_files_are_served(client):

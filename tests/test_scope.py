@@ -20,7 +20,7 @@ def test_role_sees_its_buildings_and_gets_404_for_others(client, district, role)
     html = client.get("/").get_data(as_text=True)
     for grid, building in district["buildings"].items():
         page = client.get(f"/buildings/{building.id}")
-        api = client.get(f"/api/v1/buildings/{building.id}")
+        api = client.get(f"/api/v1/buildings/{building.code}")
         if grid in VISIBLE[role]:
             assert page.status_code == 200, (role, grid)
             assert api.status_code == 200 and api.json["code"] == building.code

@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Set up and run every test: lint, then the whole suite on SQLite and again on a private
+# PostgreSQL, browser tests included. Installs what the tests need (Chromium, CJK fonts,
+# poppler, zbar) from apt when run as root and they are missing.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+
+need=()
+command -v chromium >/dev/null || need+=(chromium)
+[ -d /usr/share/fonts/opentype/noto ] || need+=(fonts-noto-cjk)
+command -v pdftoppm >/dev/null || need+=(poppler-utils)
+command -v zbarimg >/dev/null || need+=(zbar-tools)
+ls -d /usr/lib/postgresql/*/bin >/dev/null 2>&1 || need+=(postgresql)
+if [ ${#need[@]} -gt 0 ]; then
+  if [ "$(id -u)" = 0 ]; then
+    echo "installing: ${need[*]}"
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null || exit 1
+  else
+    echo "missing system packages (install as root): ${need[*]}" >&2; exit 1
+  fi
+fi
+
+bash scripts/setup.sh test || exit 1
+.venv/bin/ruff check . || exit 1
+
+# pytest exits 5 when it collected nothing: that is a failure here, not a pass.
+run_pytest() { .venv/bin/pytest "$@"; local rc=$?; [ $rc -eq 5 ] && echo "no tests ran" >&2; return $rc; }
+
+echo "== tests on SQLite"
+run_pytest -q "$@"; sqlite_rc=$?
+
+echo "== tests on PostgreSQL"
+eval "$(bash scripts/pg_up.sh)" || exit 1
+trap 'bash scripts/pg_down.sh' EXIT
+run_pytest -q "$@"; pg_rc=$?
+
+[ $sqlite_rc -eq 0 ] && [ $pg_rc -eq 0 ]
