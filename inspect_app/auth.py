@@ -26,7 +26,7 @@ from sqlalchemy import Select, false, select
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from .db import db
-from .models import ApiToken, Area, Building, Inspection, User, building_manager
+from .models import ApiToken, Area, Building, Inspection, Photo, User, building_manager
 
 login_manager = LoginManager()
 login_manager.login_view = "auth.login"
@@ -205,6 +205,21 @@ def inspection_or_404(user: User, inspection_id: int) -> Inspection:
     if inspection is None:
         abort(404)
     return inspection
+
+
+def photo_or_404(user: User, photo_id: int) -> Photo:
+    """The photo if the building it documents is in the user's scope (a pending upload, linked
+    to nothing yet, only for its uploader); 404 otherwise."""
+    photo = db.session.get(Photo, photo_id)
+    if photo is None:
+        abort(404)
+    building_id = photo.building_id()
+    if building_id is None:
+        if photo.uploaded_by_id != user.id:
+            abort(404)
+    else:
+        building_or_404(user, building_id)
+    return photo
 
 
 def record_login(user: User) -> None:

@@ -140,11 +140,45 @@ def demo_command(count: int, seed: int, password: str | None, today) -> None:
         click.echo(f"  {role:<10} {password}")
 
 
+@click.command("sweep-photos")
+@click.option("--grace-hours", type=click.IntRange(1, 24 * 365), default=48, show_default=True)
+@with_appcontext
+def sweep_photos_command(grace_hours: int) -> None:
+    """Delete photo files no row points at, and pending uploads never used, older than the
+    grace period (which must exceed the longest offline delay between upload and submit)."""
+    from datetime import UTC, datetime, timedelta
+
+    from flask import current_app
+
+    from .models import Photo
+    from .photos import store_from_config, sweep_orphans
+
+    now = datetime.now(UTC)
+    grace = timedelta(hours=grace_hours)
+    stale = db.session.scalars(
+        select(Photo).where(
+            Photo.finding_id.is_(None),
+            Photo.hazard_id.is_(None),
+            Photo.event_id.is_(None),
+            Photo.created_at < now - grace,
+        )
+    ).all()
+    for photo in stale:
+        db.session.delete(photo)
+    db.session.commit()
+    referenced = set(db.session.scalars(select(Photo.sha256).distinct()))
+    deleted = sweep_orphans(
+        store_from_config(current_app.config), referenced, older_than=grace, now=now
+    )
+    click.echo(f"removed {len(stale)} unused uploads and {len(deleted)} orphan files")
+
+
 def register_cli(app: Flask) -> None:
     for command in (
         load_checklist_command,
         create_user_command,
         create_token_command,
         demo_command,
+        sweep_photos_command,
     ):
         app.cli.add_command(command)

@@ -489,3 +489,18 @@ class Photo(db.Model):
     finding: Mapped[Finding | None] = relationship(back_populates="photos")
     hazard: Mapped[Hazard | None] = relationship(back_populates="photos")
     event: Mapped[HazardEvent | None] = relationship(back_populates="photos")
+
+    @property
+    def is_pending(self) -> bool:
+        """Uploaded ahead of a submission and not linked to anything yet."""
+        return self.finding_id is None and self.hazard_id is None and self.event_id is None
+
+    def building_id(self) -> int | None:
+        """The building this photo documents, through whatever it is linked to."""
+        if self.hazard is not None:
+            return self.hazard.building_id
+        if self.event is not None:
+            return self.event.hazard.building_id
+        if self.finding is not None:
+            return self.finding.inspection.building_id
+        return None
