@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import Flask, jsonify, render_template, request
 from flask_babel import get_locale
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError, CSRFProtect
 from werkzeug.exceptions import HTTPException
@@ -12,15 +13,15 @@ from werkzeug.exceptions import HTTPException
 csrf = CSRFProtect()
 
 MESSAGES = {
-    400: "请求有误，请检查后重试。",
-    401: "请先登录。",
-    403: "您没有权限执行此操作。",
-    404: "找不到该页面，或您无权查看。",
-    405: "不支持该请求方式。",
-    409: "数据已被他人修改，请刷新后重试。",
-    413: "上传的内容太大。",
-    429: "操作太频繁，请稍后再试。",
-    500: "服务器出错了，请稍后重试。",
+    400: _l("请求有误，请检查后重试。"),
+    401: _l("请先登录。"),
+    403: _l("您没有权限执行此操作。"),
+    404: _l("找不到该页面，或您无权查看。"),
+    405: _l("不支持该请求方式。"),
+    409: _l("数据已被他人修改，请刷新后重试。"),
+    413: _l("上传的内容太大，请压缩照片或分批上传。"),
+    429: _l("操作太频繁，请稍后再试。"),
+    500: _l("服务器出错了，请稍后重试。"),
 }
 
 ERROR_NAMES = {
@@ -56,12 +57,12 @@ def register_web(app: Flask) -> None:
     @app.errorhandler(HTTPException)
     def _http_error(err: HTTPException):
         code = err.code or 500
-        return _error_response(code, _(MESSAGES.get(code, err.description or "")))
+        return _error_response(code, str(MESSAGES.get(code, err.description or "")))
 
     @app.errorhandler(Exception)
     def _unexpected(err: Exception):
         app.logger.exception("unhandled error on %s", request.path)
-        return _error_response(500, _(MESSAGES[500]))
+        return _error_response(500, str(MESSAGES[500]))
 
     from . import labels
     from .auth import can

@@ -1,3 +1,6 @@
+from datetime import datetime, time
+from zoneinfo import ZoneInfo
+
 from flask import Blueprint, current_app, render_template, request
 from flask_login import current_user
 from sqlalchemy import func, or_, select
@@ -5,7 +8,7 @@ from sqlalchemy import func, or_, select
 from forms.search import BuildingSearchForm
 
 from ..auth import building_or_404, require, scoped_buildings
-from ..campaigns import validity_days
+from ..campaigns import current_campaign, validity_days
 from ..codes import building_code, building_codes, days_overdue, local_today
 from ..db import db
 from ..models import Building, Hazard, Inspection
@@ -28,23 +31,32 @@ def index():
                 Building.code.contains(q, autoescape=True),
             )
         )
-    # Buildings never inspected come first: they are the work still to do.
-    last = (
-        select(Inspection.building_id, func.max(Inspection.submitted_at).label("last_at"))
-        .group_by(Inspection.building_id)
-        .subquery()
+    today = local_today()
+    campaign = current_campaign(db.session, today)
+    # The work still to do comes first: buildings not yet inspected in the running campaign
+    # (without a campaign: never inspected, then the longest since).
+    last_at = (
+        select(func.max(Inspection.submitted_at))
+        .where(Inspection.building_id == Building.id)
+        .correlate(Building)
+        .scalar_subquery()
     )
-    query = query.outerjoin(last, last.c.building_id == Building.id).order_by(
-        last.c.last_at.is_not(None), last.c.last_at, Building.code
-    )
+    if campaign is not None:
+        start = datetime.combine(
+            campaign.starts_on, time(), ZoneInfo(current_app.config["TIMEZONE"])
+        )
+        query = query.order_by(func.coalesce(last_at >= start, False), Building.code)
+    else:
+        query = query.order_by(last_at.is_not(None), last_at, Building.code)
     page = db.paginate(
         query, page=form.page.data or 1, per_page=current_app.config["PAGE_SIZE"], error_out=False
     )
-    today = local_today()
     codes = building_codes(
         db.session, page.items, today=today, validity_days=validity_days(db.session, today)
     )
-    return render_template("buildings/index.html", form=form, page=page, codes=codes, q=q)
+    return render_template(
+        "buildings/index.html", form=form, page=page, codes=codes, q=q, campaign=campaign
+    )
 
 
 @bp.get("/buildings/<int:building_id>")
