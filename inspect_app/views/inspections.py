@@ -62,10 +62,13 @@ def _render(form, building, checklist, status=200):
     items = {i.code: i for i in checklist.items}
     hazards = {str(h.id): h for h in _open_hazards(building)}
     by_category = defaultdict(list)
+    flagged = []
     for entry in form.findings:
         item = items.get(entry.form.item.data)
         if item is not None:
             by_category[item.category].append((entry, item))
+            if any(f.errors for f in entry.form):
+                flagged.append(item.code)
     return (
         render_template(
             "inspections/new.html",
@@ -75,6 +78,8 @@ def _render(form, building, checklist, status=200):
             by_category=by_category,
             hazards=hazards,
             today=local_today(),
+            invalid=status != 200,
+            flagged=flagged,
         ),
         status,
     )
