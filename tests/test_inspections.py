@@ -439,3 +439,21 @@ def test_sweep_removes_stale_pending_uploads_and_orphans_only(app, client, site,
     assert store.exists(keep) and store.exists(stale) and store.exists(orphan)
     with app.app_context():
         assert db.session.scalars(select(Photo.sha256)).all() == [keep]
+
+
+def test_request_over_the_size_limit_is_a_clear_413(app, client, site, token, monkeypatch):
+    monkeypatch.setitem(app.config, "MAX_CONTENT_LENGTH", 50_000)
+    login(client, "inspector")
+    data = form_data(site)
+    data["findings-0-photos"] = (io.BytesIO(b"\xff\xd8\xff" + b"0" * 60_000), "big.jpg")
+    response = post_form(client, site, data)
+    assert response.status_code == 413
+    assert "上传的内容太大" in response.get_data(as_text=True)
+    api = client.post(
+        "/api/v1/photos",
+        data={"photo": (io.BytesIO(b"0" * 60_000), "big.jpg")},
+        headers=token,
+        content_type="multipart/form-data",
+    )
+    assert api.status_code == 413 and api.json["error"] == "too_large"
+    assert count(app, Inspection) == 0
