@@ -33,6 +33,10 @@ def create_app(test_config: dict | None = None) -> Flask:
     from .web import csrf, register_web
 
     db.init_app(app)
+    from .notifications import install as install_notifications
+
+    # Inbox messages and webhook deliveries are derived from history rows at commit.
+    install_notifications()
     migrate.init_app(app, db, directory=str(resource_dir("migrations")))
     csrf.init_app(app)
     login_manager.init_app(app)

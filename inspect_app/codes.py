@@ -3,9 +3,10 @@
 Rules (first that applies wins; every rule yields reasons a person can read):
 
 - **red**: an unclosed hazard that is major or a GB 35181 direct element; or under supervision
-  (挂牌督办); or suspected major by the composite count (GB 35181-2017 5.3.2: ≥ 6 distinct
-  composite elements unclosed, ≥ 4 where the building has an assembly occupancy); a major
-  hazard past its deadline is red with the days overdue.
+  (挂牌督办); or suspected major by the composite count of the active GB 35181 rule set
+  (``major_hazards``; versioned data, e.g. 2017 5.3.2: ≥ 6 distinct composite elements
+  unclosed, ≥ 4 in a people-dense place) unless the detachment dismissed exactly that flag; a
+  major hazard past its deadline is red with the days overdue.
 - **yellow**: any other unclosed hazard (open, or evidence submitted and awaiting acceptance).
 - **green**: nothing unclosed and an inspection within the validity window.
 - **grey**: nothing unclosed and no inspection within the window.
@@ -17,7 +18,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -26,11 +27,10 @@ from flask_babel import gettext as _
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from . import major_hazards
 from .models import OPEN_STATUSES, Building, ChecklistItem, Hazard, Inspection
 
 COLOURS = ("red", "yellow", "green", "grey")
-COMPOSITE_THRESHOLD = 6
-COMPOSITE_THRESHOLD_ASSEMBLY = 4
 
 
 @dataclass(frozen=True)
@@ -55,7 +55,6 @@ class _OpenHazard:
     deadline: date | None
     supervised: bool
     status: str
-    composite: str | None = field(default=None)
 
 
 def local_today() -> date:
@@ -77,11 +76,13 @@ def days_overdue(deadline: date | None, today: date) -> int:
 def building_codes(
     session: Session, buildings: Iterable[Building], *, today: date, validity_days: int
 ) -> dict[int, CodeStatus]:
-    """The code status of each building, in two queries whatever the number of buildings."""
+    """The code status of each building, in three queries whatever the number of buildings."""
     by_id = {b.id: b for b in buildings}
     if not by_id:
         return {}
+    rules = major_hazards.active_ruleset()
     hazards: dict[int, list[_OpenHazard]] = defaultdict(list)
+    elements: dict[int, list[major_hazards.HazardElements]] = defaultdict(list)
     rows = session.execute(
         select(Hazard, ChecklistItem.gb35181)
         .outerjoin(ChecklistItem, Hazard.item_id == ChecklistItem.id)
@@ -98,9 +99,14 @@ def building_codes(
                 deadline=hazard.deadline,
                 supervised=hazard.supervised_at is not None,
                 status=hazard.status,
-                composite=(gb or {}).get("composite_2017") if not hazard.gb35181_direct else None,
             )
         )
+        elements[hazard.building_id].append(
+            major_hazards.elements_of(
+                hazard.id, hazard.description, hazard.gb35181_direct, gb, rules
+            )
+        )
+    reviews = major_hazards.latest_reviews(session, elements)
     last = dict(
         session.execute(
             select(Inspection.building_id, func.max(Inspection.submitted_at))
@@ -116,7 +122,12 @@ def building_codes(
         result[building_id] = code_status(
             hazards.get(building_id, []),
             last_inspected_on=local_date(last_at) if last_at else None,
-            assembly=building.has_assembly_occupancy,
+            assessment=major_hazards.assess(
+                elements.get(building_id, ()),
+                places=rules.places_of(building),
+                rules=rules,
+                review=reviews.get(building_id),
+            ),
             today=today,
             validity_days=validity_days,
         )
@@ -133,7 +144,7 @@ def code_status(
     hazards: list[_OpenHazard],
     *,
     last_inspected_on: date | None,
-    assembly: bool,
+    assessment: major_hazards.Assessment | None,
     today: date,
     validity_days: int,
 ) -> CodeStatus:
@@ -158,15 +169,19 @@ def code_status(
             yellow.append(
                 Reason(h.category, _("%(d)s，整改期限 %(date)s", d=h.description, date=h.deadline))
             )
-    elements = {h.composite for h in hazards if h.composite}
-    threshold = COMPOSITE_THRESHOLD_ASSEMBLY if assembly else COMPOSITE_THRESHOLD
-    if len(elements) >= threshold:
+    if assessment is not None and assessment.count_flagged:
+        codes = sorted(
+            {c for _rule, counted in assessment.met for c in counted},
+            key=lambda c: tuple(int(p) for p in c.split(".")),
+        )
         red.append(
             Reason(
                 None,
                 _(
-                    "未整改的综合判定要素 %(n)s 项，疑似重大火灾隐患，待消防救援机构判定",
-                    n=len(elements),
+                    "未整改的综合判定要素 %(n)s 项（%(codes)s），疑似重大火灾隐患，"
+                    "待消防救援机构判定",
+                    n=len(codes),
+                    codes="、".join(codes),
                 ),
             )
         )

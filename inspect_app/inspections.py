@@ -168,6 +168,9 @@ def submit(
     items = {i.code: i for i in applicable_items(checklist, building)}
     answers = _check_findings(data.get("findings") or [], items, building, today, errors)
     followups = _check_followups(session, data.get("followups") or [], building, errors)
+    if _too_many_photos(files, data, errors):
+        # Refused before any photo is decoded: counting is cheap, decoding hundreds is not.
+        raise Invalid(errors.errors)
     uploads = _process_photos(files, errors, max_photo_pixels)
     refs = _check_refs(session, user, data, errors)
     _require_photos(answers, followups, uploads, refs, errors)
@@ -320,6 +323,7 @@ def _check_disposition(item, entry, name, today, errors) -> None:
 
 
 def _check_followups(session, entries, building, errors):
+    _lock_hazards(session, entries)
     out = []
     for i, entry in enumerate(entries):
         name = f"followups-{i}"
@@ -339,6 +343,57 @@ def _check_followups(session, entries, building, errors):
             continue
         out.append((i, hazard, entry))
     return out
+
+
+def _lock_hazards(session, entries) -> None:
+    """Lock the re-checked hazards' rows until the commit, in id order (no deadlock), and load
+    them as committed now. Two re-inspections of one hazard then run one after the other and
+    the second sees what the first did, exactly as if they had been sent minutes apart;
+    without the lock both pass the status check and the second dies in the version check."""
+    ids = set()
+    for entry in entries:
+        try:
+            ids.add(int(entry.get("hazard") or ""))
+        except ValueError:
+            continue
+    if ids:
+        session.scalars(
+            select(Hazard)
+            .where(Hazard.id.in_(sorted(ids)))
+            .order_by(Hazard.id)
+            .with_for_update()
+            .execution_options(populate_existing=True)
+        ).all()
+
+
+# Photos one field (a finding's or a follow-up's photos, new and earlier uploads together) and
+# one submission may carry: enough for any real inspection, few enough that a submission cannot
+# make the server decode hundreds of images.
+MAX_PHOTOS_PER_FIELD = 10
+MAX_PHOTOS_PER_SUBMISSION = 60
+
+
+def _too_many_photos(files, data, errors) -> bool:
+    """Add an error to every field over ``MAX_PHOTOS_PER_FIELD`` and to the form when the whole
+    submission is over ``MAX_PHOTOS_PER_SUBMISSION``; True if any limit is exceeded."""
+    counts: dict[str, int] = {name: len(raws) for name, raws in files.items()}
+    for section in ("findings", "followups"):
+        for i, entry in enumerate(data.get(section) or ()):
+            for key in ("photo_refs", "after_photo_refs"):
+                name = f"{section}-{i}-{key.replace('photo_refs', 'photos')}"
+                counts[name] = counts.get(name, 0) + len([s for s in entry.get(key) or () if s])
+    over = False
+    for name, n in counts.items():
+        if n > MAX_PHOTOS_PER_FIELD:
+            errors.add(name, f"每项最多 {MAX_PHOTOS_PER_FIELD} 张照片，这里有 {n} 张")
+            over = True
+    total = sum(counts.values())
+    if total > MAX_PHOTOS_PER_SUBMISSION:
+        errors.add(
+            "", f"一次提交最多 {MAX_PHOTOS_PER_SUBMISSION} 张照片，这次有 {total} 张，请分批提交"
+        )
+        over = True
+    return over
 
 
 def _process_photos(files, errors, max_pixels) -> dict[str, list[_Upload]]:
@@ -398,6 +453,9 @@ def _require_photos(answers, followups, uploads, refs, errors) -> None:
 
 
 def _attach(session, name, uploads, refs, user, **links) -> None:
+    """Link the photos of field ``name`` (new uploads and earlier references) to the objects in
+    ``links`` (``finding=``, ``hazard=``, ``event=``). Relationships, not ids, so that nothing
+    needs a flush until the whole inspection is written."""
     for u in uploads.get(name, ()):
         p = u.processed
         session.add(
@@ -444,8 +502,7 @@ def _write_finding(session, inspection, index, answer, uploads, refs, user, toda
         note=(entry.get("note") or "").strip() or None,
     )
     session.add(finding)
-    session.flush()
-    _attach(session, f"findings-{index}-photos", uploads, refs, user, finding_id=finding.id)
+    _attach(session, f"findings-{index}-photos", uploads, refs, user, finding=finding)
     if answer.result != "fail":
         return
     item = answer.item
@@ -474,7 +531,6 @@ def _write_finding(session, inspection, index, answer, uploads, refs, user, toda
         actor=user,
         note=finding.note,
     )
-    session.flush()
     if fixed:
         _attach(
             session,
@@ -482,8 +538,8 @@ def _write_finding(session, inspection, index, answer, uploads, refs, user, toda
             uploads,
             refs,
             user,
-            hazard_id=hazard.id,
-            event_id=event.id,
+            hazard=hazard,
+            event=event,
         )
 
 
@@ -495,13 +551,12 @@ def _write_followup(session, index, hazard, entry, uploads, refs, user):
     event = hazards.record(
         session, hazard, actor=user, action="evidence_submitted", to_status="submitted", note=note
     )
-    session.flush()
     _attach(
         session,
         f"followups-{index}-photos",
         uploads,
         refs,
         user,
-        hazard_id=hazard.id,
-        event_id=event.id,
+        hazard=hazard,
+        event=event,
     )

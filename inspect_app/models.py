@@ -15,6 +15,7 @@ from typing import Any
 from flask_login import UserMixin
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     CheckConstraint,
     Column,
@@ -151,6 +152,7 @@ class Building(db.Model):
     fire_manager_name: Mapped[str | None] = mapped_column(String(40))
     fire_manager_phone: Mapped[str | None] = mapped_column(String(40))
     public_commitment: Mapped[str | None] = mapped_column(Text)
+    public_commitment_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     qr_token: Mapped[str] = mapped_column(String(64), unique=True, default=new_qr_token)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     retired_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
@@ -401,6 +403,9 @@ class Hazard(db.Model):
         CheckConstraint(_in("status", HAZARD_STATUSES), name="status"),
         CheckConstraint(_in("severity", SEVERITIES), name="severity"),
         Index("ix_hazard_building_status", "building_id", "status"),
+        # Rebound (反弹) look-ups: hazards of the same building and checklist item closed within
+        # a window before a given time (a range on closed_at inside the index).
+        Index("ix_hazard_building_item", "building_id", "item_id", "closed_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -417,6 +422,7 @@ class Hazard(db.Model):
     funding: Mapped[str | None] = mapped_column(String(120))
     status: Mapped[str] = mapped_column(String(16), default="open")
     supervised_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    supervision_id: Mapped[int | None] = mapped_column(ForeignKey("supervision.id"), index=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
@@ -431,6 +437,7 @@ class Hazard(db.Model):
         back_populates="hazard", order_by="HazardEvent.id"
     )
     photos: Mapped[list[Photo]] = relationship(back_populates="hazard")
+    supervision: Mapped[Supervision | None] = relationship(back_populates="hazards")
 
     @property
     def is_open(self) -> bool:
@@ -483,17 +490,30 @@ class Photo(db.Model):
     finding_id: Mapped[int | None] = mapped_column(ForeignKey("finding.id"), index=True)
     hazard_id: Mapped[int | None] = mapped_column(ForeignKey("hazard.id"), index=True)
     event_id: Mapped[int | None] = mapped_column(ForeignKey("hazard_event.id"), index=True)
+    building_change_id: Mapped[int | None] = mapped_column(
+        ForeignKey("building_change.id"), index=True
+    )
+    # A resident's report from the public page (uploaded by nobody who logs in).
+    report_id: Mapped[int | None] = mapped_column(ForeignKey("report.id"), index=True)
     uploaded_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     finding: Mapped[Finding | None] = relationship(back_populates="photos")
     hazard: Mapped[Hazard | None] = relationship(back_populates="photos")
     event: Mapped[HazardEvent | None] = relationship(back_populates="photos")
+    building_change: Mapped[BuildingChange | None] = relationship(back_populates="photos")
+    report: Mapped[Report | None] = relationship(back_populates="photos")
 
     @property
     def is_pending(self) -> bool:
         """Uploaded ahead of a submission and not linked to anything yet."""
-        return self.finding_id is None and self.hazard_id is None and self.event_id is None
+        return (
+            self.finding_id is None
+            and self.hazard_id is None
+            and self.event_id is None
+            and self.building_change_id is None
+            and self.report_id is None
+        )
 
     def building_id(self) -> int | None:
         """The building this photo documents, through whatever it is linked to."""
@@ -503,4 +523,419 @@ class Photo(db.Model):
             return self.event.hazard.building_id
         if self.finding is not None:
             return self.finding.inspection.building_id
+        if self.building_change is not None:
+            return self.building_change.building_id
+        if self.report is not None:
+            return self.report.building_id
         return None
+
+
+SUPERVISION_STATUSES = ("active", "closed")
+SUPERVISION_SOURCES = ("hazards", "suspected_major")
+REVIEW_DECISIONS = ("confirmed", "dismissed")
+
+
+class Supervision(db.Model):
+    """A listing for supervision (挂牌督办) of some of one building's hazards, with the notice
+    (督办通知书) it produces: issues, rectification plan, responsible person, deadline and the
+    date a written report is due back. ``outcome`` is recorded when the listing is closed
+    (销案), which needs every listed hazard closed first.
+    """
+
+    __tablename__ = "supervision"
+    __table_args__ = (
+        CheckConstraint(_in("status", SUPERVISION_STATUSES), name="status"),
+        CheckConstraint(_in("source", SUPERVISION_SOURCES), name="source"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    building_id: Mapped[int] = mapped_column(ForeignKey("building.id"), index=True)
+    source: Mapped[str] = mapped_column(String(16), default="hazards")
+    issues: Mapped[str] = mapped_column(Text)
+    plan: Mapped[str] = mapped_column(Text)
+    responsible_person: Mapped[str] = mapped_column(String(120))
+    responsible_unit: Mapped[str | None] = mapped_column(String(120))
+    deadline: Mapped[date] = mapped_column(Date)
+    report_by: Mapped[date] = mapped_column(Date)
+    status: Mapped[str] = mapped_column(String(16), default="active")
+    report_note: Mapped[str | None] = mapped_column(Text)
+    reported_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    outcome: Mapped[str | None] = mapped_column(Text)
+    created_by_id: Mapped[int] = mapped_column(ForeignKey("user.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    closed_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    building: Mapped[Building] = relationship()
+    created_by: Mapped[User] = relationship(foreign_keys=[created_by_id])
+    closed_by: Mapped[User | None] = relationship(foreign_keys=[closed_by_id])
+    hazards: Mapped[list[Hazard]] = relationship(
+        back_populates="supervision", order_by="Hazard.id"
+    )
+
+
+class MajorHazardReview(db.Model):
+    """The detachment's decision on a building flagged as a suspected major fire hazard
+    (疑似重大火灾隐患): ``confirmed`` (listed for supervision) or ``dismissed``. It keeps the
+    rule set and the elements the flag was raised on, so a dismissal covers exactly those
+    elements and a new element raises the flag again.
+    """
+
+    __tablename__ = "major_hazard_review"
+    __table_args__ = (CheckConstraint(_in("decision", REVIEW_DECISIONS), name="decision"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    building_id: Mapped[int] = mapped_column(ForeignKey("building.id"), index=True)
+    decision: Mapped[str] = mapped_column(String(16))
+    ruleset: Mapped[str] = mapped_column(String(32))
+    elements: Mapped[list[str]] = mapped_column(JSON, default=list)
+    hazard_ids: Mapped[list[int]] = mapped_column(JSON, default=list)
+    note: Mapped[str] = mapped_column(Text)
+    supervision_id: Mapped[int | None] = mapped_column(ForeignKey("supervision.id"))
+    decided_by_id: Mapped[int] = mapped_column(ForeignKey("user.id"))
+    decided_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    building: Mapped[Building] = relationship()
+    supervision: Mapped[Supervision | None] = relationship()
+    decided_by: Mapped[User] = relationship()
+
+
+@event.listens_for(MajorHazardReview, "before_update")
+@event.listens_for(MajorHazardReview, "before_delete")
+def _reviews_are_kept(_mapper, _connection, target: MajorHazardReview) -> None:
+    raise ValueError(f"decisions on suspected major hazards are never changed ({target.id})")
+
+
+CHANGE_STATUSES = ("pending", "accepted", "rejected")
+
+
+class BuildingChange(db.Model):
+    """A correction or addition to one building's registry facts (实名制排查), proposed on site
+    and decided by the street office.
+
+    ``changes`` maps a building attribute to ``{"from": old, "to": new}`` in JSON form (heights
+    as decimal strings, flags as booleans). Status: ``pending`` → ``accepted`` (applied to the
+    building) or ``rejected``; a decision is made once. On acceptance ``from`` is rewritten to
+    the value actually replaced, and ``class_before``/``class_after`` keep the building class
+    (R1/R2/P1/P2, None when not high-rise) on either side, so the history shows a
+    reclassification even though the class itself is always derived. ``client_uuid`` is the
+    idempotency key of the submission.
+    """
+
+    __tablename__ = "building_change"
+    __table_args__ = (
+        CheckConstraint(_in("status", CHANGE_STATUSES), name="status"),
+        Index("ix_building_change_building_status", "building_id", "status"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    client_uuid: Mapped[str | None] = mapped_column(String(36), unique=True)
+    building_id: Mapped[int] = mapped_column(ForeignKey("building.id"))
+    proposed_by_id: Mapped[int] = mapped_column(ForeignKey("user.id"), index=True)
+    proposed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    changes: Mapped[dict[str, Any]] = mapped_column(JSON)
+    note: Mapped[str | None] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    decision_note: Mapped[str | None] = mapped_column(Text)
+    class_before: Mapped[str | None] = mapped_column(String(4))
+    class_after: Mapped[str | None] = mapped_column(String(4))
+
+    building: Mapped[Building] = relationship()
+    proposed_by: Mapped[User] = relationship(foreign_keys=[proposed_by_id])
+    decided_by: Mapped[User | None] = relationship(foreign_keys=[decided_by_id])
+    photos: Mapped[list[Photo]] = relationship(
+        back_populates="building_change", order_by="Photo.id"
+    )
+
+
+REPORT_STATUSES = ("new", "confirmed", "dismissed")
+
+
+class Report(db.Model):
+    """A resident's hazard report from a building's public page (居民举报).
+
+    It is unverified (``new``) until someone working the building's grid ``confirmed`` it,
+    which creates a hazard on the building's plan (``hazard_id``), or ``dismissed`` it with a
+    reason. ``client_key`` is a keyed digest of the sender's network address, never the
+    address itself: enough to see that many reports came from one sender.
+    """
+
+    __tablename__ = "report"
+    __table_args__ = (
+        CheckConstraint(_in("status", REPORT_STATUSES), name="status"),
+        Index("ix_report_building_status", "building_id", "status"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    building_id: Mapped[int] = mapped_column(ForeignKey("building.id"))
+    description: Mapped[str] = mapped_column(Text)
+    contact: Mapped[str | None] = mapped_column(String(40))
+    status: Mapped[str] = mapped_column(String(16), default="new")
+    client_key: Mapped[str | None] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    reviewed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    reviewed_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    review_note: Mapped[str | None] = mapped_column(Text)
+    hazard_id: Mapped[int | None] = mapped_column(ForeignKey("hazard.id"), index=True)
+
+    building: Mapped[Building] = relationship()
+    reviewed_by: Mapped[User | None] = relationship()
+    hazard: Mapped[Hazard | None] = relationship()
+    photos: Mapped[list[Photo]] = relationship(back_populates="report", order_by="Photo.id")
+
+
+class RateLimitWindow(db.Model):
+    """One fixed window of a rate limit: how many attempts ``key`` made since
+    ``window_start`` (epoch seconds). Rows past ``expires_at`` are purged as new ones come."""
+
+    __tablename__ = "rate_limit_window"
+
+    key: Mapped[str] = mapped_column(String(100), primary_key=True)
+    window_start: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    count: Mapped[int] = mapped_column(Integer, default=0)
+    expires_at: Mapped[int] = mapped_column(BigInteger, index=True)
+
+
+SAMPLE_GROUPS = ("public", "residential")
+
+
+class SpotCheck(db.Model):
+    """A spot-check draw (部门抽查) on one street's surveyed high-rises, recorded so that anyone
+    can re-run it: who drew, when, the population (building ids by group, ascending), the
+    rates, the seed and the sample. ``sampling.draw_sample`` is the algorithm (named by
+    ``algorithm``); ``population_sha256`` is the digest of the canonical JSON of
+    ``population``. Rows are never changed after the draw.
+    """
+
+    __tablename__ = "spot_check"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaign.id"), index=True)
+    area_id: Mapped[int] = mapped_column(ForeignKey("area.id"), index=True)
+    seed: Mapped[str] = mapped_column(String(40))
+    algorithm: Mapped[str] = mapped_column(String(32))
+    rate_public: Mapped[Decimal] = mapped_column(Numeric(4, 3))
+    rate_residential: Mapped[Decimal] = mapped_column(Numeric(4, 3))
+    population: Mapped[dict[str, list[int]]] = mapped_column(JSON)
+    population_sha256: Mapped[str] = mapped_column(String(64))
+    sample: Mapped[dict[str, list[int]]] = mapped_column(JSON)
+    team: Mapped[str] = mapped_column(String(200))
+    due_on: Mapped[date | None] = mapped_column(Date)
+    drawn_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    drawn_by: Mapped[str] = mapped_column(String(120))
+    drawn_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    campaign: Mapped[Campaign] = relationship()
+    area: Mapped[Area] = relationship()
+    drawn_by_user: Mapped[User | None] = relationship()
+    tasks: Mapped[list[SpotCheckTask]] = relationship(
+        back_populates="spot_check", order_by="SpotCheckTask.id"
+    )
+
+
+class SpotCheckTask(db.Model):
+    """One drawn building: a spot check for the joint team (联合检查组) to do. It is done when a
+    ``spot_check`` inspection of the building is submitted after the draw (derived, not
+    stored). ``survey_inspection_id`` is the street's survey that put the building in the
+    population, the one the spot check's findings are compared with."""
+
+    __tablename__ = "spot_check_task"
+    __table_args__ = (
+        UniqueConstraint("spot_check_id", "building_id"),
+        CheckConstraint(_in("sample_group", SAMPLE_GROUPS), name="sample_group"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    spot_check_id: Mapped[int] = mapped_column(ForeignKey("spot_check.id"))
+    building_id: Mapped[int] = mapped_column(ForeignKey("building.id"), index=True)
+    sample_group: Mapped[str] = mapped_column(String(16))
+    survey_inspection_id: Mapped[int | None] = mapped_column(ForeignKey("inspection.id"))
+
+    spot_check: Mapped[SpotCheck] = relationship(back_populates="tasks")
+    building: Mapped[Building] = relationship()
+    survey_inspection: Mapped[Inspection | None] = relationship()
+
+
+class Acceptance(db.Model):
+    """The verdict of one acceptance inspection (逐栋验收): ``passed`` only when every hazard of
+    the building was closed when the verdict was recorded; otherwise the unclosed hazards are
+    kept and the building stays tracked until a later verdict passes. One verdict per
+    inspection; never changed."""
+
+    __tablename__ = "acceptance"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    building_id: Mapped[int] = mapped_column(ForeignKey("building.id"), index=True)
+    campaign_id: Mapped[int | None] = mapped_column(ForeignKey("campaign.id"), index=True)
+    inspection_id: Mapped[int] = mapped_column(ForeignKey("inspection.id"), unique=True)
+    passed: Mapped[bool] = mapped_column(Boolean)
+    unclosed_hazard_ids: Mapped[list[int]] = mapped_column(JSON, default=list)
+    note: Mapped[str | None] = mapped_column(Text)
+    decided_by_id: Mapped[int] = mapped_column(ForeignKey("user.id"))
+    decided_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    building: Mapped[Building] = relationship()
+    campaign: Mapped[Campaign | None] = relationship()
+    inspection: Mapped[Inspection] = relationship()
+    decided_by: Mapped[User] = relationship()
+
+
+# --- notifications and webhooks ---------------------------------------------------------------
+
+NOTIFICATION_KINDS = (
+    "hazard_created",
+    "evidence_submitted",
+    "evidence_rejected",
+    "hazard_closed",
+    "deadline_extended",
+    "plan_updated",
+    "supervised",
+    "deadline_soon",
+    "overdue",
+    "report_received",
+    "inspection_submitted",
+    "spot_check_task",
+)
+
+
+class Notification(db.Model):
+    """One message in a user's inbox (收件箱), about one building and, where there is one, the
+    hazard, inspection or report it links to.
+
+    ``source`` names what produced it (``event:12``, ``reminder:7``, ``inspection:3``,
+    ``report:5``); with ``user_id`` it is unique, so nothing is ever announced twice to the same
+    person. The text is rendered from ``kind`` and ``data`` when shown, in the reader's language.
+    """
+
+    __tablename__ = "notification"
+    __table_args__ = (
+        UniqueConstraint("user_id", "source"),
+        CheckConstraint(_in("kind", NOTIFICATION_KINDS), name="kind"),
+        # The header's unread count and the inbox page: one user's rows, unread first.
+        Index("ix_notification_user_read", "user_id", "read_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user.id"))
+    building_id: Mapped[int] = mapped_column(ForeignKey("building.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    source: Mapped[str] = mapped_column(String(80))
+    hazard_id: Mapped[int | None] = mapped_column(ForeignKey("hazard.id"), index=True)
+    inspection_id: Mapped[int | None] = mapped_column(ForeignKey("inspection.id"), index=True)
+    report_id: Mapped[int | None] = mapped_column(ForeignKey("report.id"), index=True)
+    data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    read_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    emailed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    user: Mapped[User] = relationship()
+    building: Mapped[Building] = relationship()
+    hazard: Mapped[Hazard | None] = relationship()
+    inspection: Mapped[Inspection | None] = relationship()
+    report: Mapped[Report | None] = relationship()
+
+
+class HazardReminder(db.Model):
+    """A deadline reminder (``due:7``) or overdue escalation (``overdue:street``) that was
+    sent for one hazard and one deadline. The unique constraint is what makes a reminder run
+    idempotent: a run claims a row before it notifies, so a second run, even a simultaneous one,
+    finds it claimed. A later deadline (an extension) starts a fresh set."""
+
+    __tablename__ = "hazard_reminder"
+    __table_args__ = (UniqueConstraint("hazard_id", "deadline", "threshold"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    hazard_id: Mapped[int] = mapped_column(ForeignKey("hazard.id"))
+    deadline: Mapped[date] = mapped_column(Date)
+    threshold: Mapped[str] = mapped_column(String(24))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class NotificationSetting(db.Model):
+    """A user's choice of e-mail delivery: one digest per reminder run to ``email``."""
+
+    __tablename__ = "notification_setting"
+
+    user_id: Mapped[int] = mapped_column(ForeignKey("user.id"), primary_key=True)
+    email: Mapped[str | None] = mapped_column(String(254))
+    email_digest: Mapped[bool] = mapped_column(Boolean, default=False)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+
+WEBHOOK_EVENTS = (
+    "hazard.created",
+    "hazard.changed",
+    "hazard.closed",
+    "hazard.overdue",
+    "building.colour_changed",
+    "inspection.submitted",
+    "report.received",
+)
+DELIVERY_STATUSES = ("pending", "delivered", "failed")
+
+
+class Webhook(db.Model):
+    """An integration's receiver: the URL, the events it wants and the secret its deliveries
+    are signed with. It hears of buildings in ``area``'s subtree only (the registering
+    administrator's scope). Disabled, never deleted, so its delivery log stays."""
+
+    __tablename__ = "webhook"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    url: Mapped[str] = mapped_column(String(500))
+    description: Mapped[str | None] = mapped_column(String(200))
+    events: Mapped[list[str]] = mapped_column(JSON, default=list)
+    secret: Mapped[str] = mapped_column(String(64))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    area_id: Mapped[int] = mapped_column(ForeignKey("area.id"), index=True)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    area: Mapped[Area] = relationship()
+    created_by: Mapped[User | None] = relationship()
+
+
+class WebhookDelivery(db.Model):
+    """One event queued for one webhook, and the log of sending it.
+
+    ``body`` is the exact JSON text that is signed and sent on every attempt. ``event_id`` is
+    the same for every hook that hears the event and unique per hook: receivers deduplicate on
+    it. Status: ``pending`` (waiting for ``next_attempt_at``) → ``delivered`` (a 2xx answer) or
+    ``failed`` (attempts exhausted; an administrator may queue it again)."""
+
+    __tablename__ = "webhook_delivery"
+    __table_args__ = (
+        UniqueConstraint("webhook_id", "event_id"),
+        CheckConstraint(_in("status", DELIVERY_STATUSES), name="status"),
+        # The worker's queue: what is pending and due, oldest first.
+        Index("ix_webhook_delivery_status_next", "status", "next_attempt_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    webhook_id: Mapped[int] = mapped_column(ForeignKey("webhook.id"))
+    event_id: Mapped[str] = mapped_column(String(36))
+    event_type: Mapped[str] = mapped_column(String(40))
+    body: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_status_code: Mapped[int | None] = mapped_column(Integer)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    webhook: Mapped[Webhook] = relationship()
+
+
+class AnnouncedColour(db.Model):
+    """The code colour last announced to webhooks for a building. Not the colour's truth (that
+    is always computed): only what receivers were told, so a change can be told once."""
+
+    __tablename__ = "announced_colour"
+
+    building_id: Mapped[int] = mapped_column(ForeignKey("building.id"), primary_key=True)
+    colour: Mapped[str] = mapped_column(String(8))
+    changed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

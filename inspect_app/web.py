@@ -49,6 +49,14 @@ def _error_response(code: int, message: str):
 
 def register_web(app: Flask) -> None:
     """Install error handlers, security headers and template helpers on ``app``."""
+    # Behind reverse proxies the client's address and scheme arrive in X-Forwarded-* headers;
+    # they are believed for exactly PROXY_HOPS proxies (0: the app faces clients directly), so
+    # per-address limits count residents, not the proxy, and nobody can forge an address.
+    hops = int(app.config.get("PROXY_HOPS") or 0)
+    if hops:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)
 
     @app.errorhandler(CSRFError)
     def _csrf_error(err: CSRFError):
@@ -83,9 +91,16 @@ def register_web(app: Flask) -> None:
         response.headers.setdefault("Referrer-Policy", "same-origin")
         response.headers.setdefault(
             "Content-Security-Policy",
-            "default-src 'self'; img-src 'self' data: blob:; frame-ancestors 'none'; "
-            "base-uri 'self'; form-action 'self'",
+            "default-src 'self'; img-src 'self' data: blob:; object-src 'none'; "
+            "frame-ancestors 'none'; base-uri 'self'; form-action 'self'",
         )
-        if current_user.is_authenticated and not request.path.startswith("/static/"):
+        response.headers.setdefault("X-Frame-Options", "DENY")
+        if app.config.get("HTTPS"):
+            response.headers.setdefault(
+                "Strict-Transport-Security", "max-age=31536000; includeSubDomains"
+            )
+        # The browser fetches the service worker script on its own (its User-Agent may differ
+        # from the page's): loading the user there would trip session protection.
+        if not request.path.startswith(("/static/", "/sw.js")) and current_user.is_authenticated:
             response.headers["Cache-Control"] = "no-store"
         return response

@@ -23,6 +23,8 @@ fi
 bash scripts/setup.sh test || exit 1
 .venv/bin/ruff check . || exit 1
 
+# Browser tests must run here, not be skipped (tests/e2e/conftest.py fails the run if they are).
+export INSPECT_REQUIRE_E2E=1
 # pytest exits 5 when it collected nothing: that is a failure here, not a pass.
 run_pytest() { .venv/bin/pytest "$@"; local rc=$?; [ $rc -eq 5 ] && echo "no tests ran" >&2; return $rc; }
 
@@ -30,8 +32,12 @@ echo "== tests on SQLite"
 run_pytest -q "$@"; sqlite_rc=$?
 
 echo "== tests on PostgreSQL"
-eval "$(bash scripts/pg_up.sh)" || exit 1
+# The server goes away however this script ends: pass, fail, error, Ctrl-C or kill.
 trap 'bash scripts/pg_down.sh' EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+pg_env=$(bash scripts/pg_up.sh) || { echo "could not start PostgreSQL" >&2; exit 1; }
+eval "$pg_env"
 run_pytest -q "$@"; pg_rc=$?
 
 [ $sqlite_rc -eq 0 ] && [ $pg_rc -eq 0 ]

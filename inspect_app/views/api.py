@@ -7,8 +7,8 @@ from werkzeug.datastructures import MultiDict
 
 from forms.inspections import InspectionForm
 
-from .. import inspections, photos
-from ..auth import allowed_kinds, building_or_404, require, scoped_buildings
+from .. import inspections, photos, posters
+from ..auth import allowed_kinds, building_or_404, can, require, scoped_buildings
 from ..campaigns import current_campaign, validity_days
 from ..checklists import current_checklist
 from ..codes import building_code, building_codes, local_today
@@ -116,7 +116,13 @@ def building(code: str):
     b = building_or_404(current_user, code=code)
     today = local_today()
     code = building_code(db.session, b, today=today, validity_days=validity_days(db.session, today))
-    return jsonify(_building_json(b, code))
+    body = _building_json(b, code)
+    if can(current_user, "print_posters"):
+        body["code_url"] = posters.code_url(b)  # the public page its QR code encodes
+    from .ledger_api import building_extras
+
+    body.update(building_extras(b))  # open hazards and the suspected-major flag
+    return jsonify(body)
 
 
 @bp.get("/me")

@@ -1,6 +1,7 @@
 """Browser tests: Debian's Chromium driven by Playwright, phone emulation, zh-CN locale,
 against the app served by a real WSGI server on 127.0.0.1."""
 
+import os
 import shutil
 import threading
 
@@ -20,8 +21,16 @@ CHROMIUM_ARGS = [
 
 
 @pytest.fixture(scope="session")
-def browser_type_launch_args(browser_type_launch_args):
-    return {**browser_type_launch_args, "executable_path": CHROMIUM, "args": CHROMIUM_ARGS}
+def browser_type_launch_args(browser_type_launch_args, playwright):
+    # The phone's User-Agent for the whole browser, not only the emulated pages: the browser
+    # fetches the service worker script itself, and a second User-Agent in one session trips
+    # the login's session protection.
+    phone = f"--user-agent={playwright.devices['Pixel 7']['user_agent']}"
+    return {
+        **browser_type_launch_args,
+        "executable_path": CHROMIUM,
+        "args": [*CHROMIUM_ARGS, phone],
+    }
 
 
 @pytest.fixture(scope="session")
@@ -45,3 +54,19 @@ def live_server(_app):
     thread.start()
     yield f"http://127.0.0.1:{server.server_port}"
     server.shutdown()
+
+
+_skipped_e2e: list[str] = []
+
+
+def pytest_runtest_logreport(report):
+    if report.skipped:
+        _skipped_e2e.append(report.nodeid)
+
+
+def pytest_sessionfinish(session, exitstatus):
+    """Where browser tests are required (``INSPECT_REQUIRE_E2E=1``, set by scripts/test.sh),
+    a skipped one fails the run: offline behaviour is only shown in a real browser."""
+    if _skipped_e2e and os.environ.get("INSPECT_REQUIRE_E2E") == "1":
+        print(f"\nbrowser tests were skipped: {', '.join(_skipped_e2e)}")
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
