@@ -41,7 +41,9 @@ from .models import (
 login_manager = LoginManager()
 login_manager.login_view = "auth.login"
 login_manager.login_message = None  # the login page explains itself
-login_manager.session_protection = "strong"
+# "basic": phones change address and network often; a changed identifier marks the
+# session non-fresh instead of logging the worker out mid-inspection.
+login_manager.session_protection = "basic"
 
 # What each role may do. Scope still applies on top of this table.
 PERMISSIONS: dict[str, frozenset[str]] = {
