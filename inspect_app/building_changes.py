@@ -25,7 +25,7 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from . import photos
+from . import photo_stores, photos
 from .checklists import applies, current_checklist
 from .models import USES, Area, Building, BuildingChange, ChecklistItem, Photo, User, utcnow
 
@@ -192,7 +192,7 @@ def propose(
     values: Mapping[str, Any],
     note: str | None = None,
     photo_files: Iterable[bytes] = (),
-    store: photos.PhotoStore | None = None,
+    store: photo_stores.PhotoStore | None = None,
     client_uuid: str | None = None,
     max_pixels: int = 50_000_000,
 ) -> tuple[BuildingChange, bool]:

@@ -151,7 +151,7 @@ def sweep_photos_command(grace_hours: int) -> None:
     from flask import current_app
 
     from .models import Photo
-    from .photos import store_from_config, sweep_orphans
+    from .photo_stores import store_from_config, sweep_orphans
 
     now = datetime.now(UTC)
     grace = timedelta(hours=grace_hours)

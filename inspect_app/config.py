@@ -88,7 +88,7 @@ def load(app, test_config: dict | None) -> None:
     app.config["SQLALCHEMY_DATABASE_URI"] = url
     app.config.setdefault("PHOTO_DIR", str(instance / "photos"))
     # A wrong photo store setting stops the server at start, not at the first upload.
-    from .photos import check_store_config
+    from .photo_stores import check_store_config
 
     check_store_config(app.config)
     if not app.config.get("SECRET_KEY"):

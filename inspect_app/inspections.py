@@ -22,7 +22,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from . import hazards, photos
+from . import hazards, photo_stores, photos
 from .checklists import applies, current_checklist
 from .models import (
     Building,
@@ -145,7 +145,7 @@ def submit(
     building: Building,
     data: dict[str, Any],
     files: dict[str, list[bytes]],
-    store: photos.PhotoStore,
+    store: photo_stores.PhotoStore,
     today: date,
     campaign: Campaign | None,
     max_photo_pixels: int = 50_000_000,

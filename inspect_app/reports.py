@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from sqlalchemy import update
 from sqlalchemy.orm import Session
 
-from . import hazards, photos
+from . import hazards, photo_stores, photos
 from .models import Building, Hazard, Photo, Report, User, utcnow
 
 MAX_PHOTOS = 3
@@ -51,7 +51,7 @@ def submit(
     description: str,
     contact: str | None,
     uploads: list[bytes],
-    store: photos.PhotoStore,
+    store: photo_stores.PhotoStore,
     client_key: str | None,
     max_photo_bytes: int,
     max_pixels: int,

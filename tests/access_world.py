@@ -38,7 +38,7 @@ from inspect_app.models import (
     Webhook,
     WebhookDelivery,
 )
-from inspect_app.photos import store_from_config
+from inspect_app.photo_stores import store_from_config
 
 ROLES = ("inspector", "manager", "street", "fire", "admin")
 

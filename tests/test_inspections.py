@@ -15,7 +15,7 @@ from sqlalchemy import func, select
 from inspect_app.db import db
 from inspect_app.inspections import applicable_items
 from inspect_app.models import Building, Checklist, Hazard, HazardEvent, Inspection, Photo
-from inspect_app.photos import store_from_config
+from inspect_app.photo_stores import store_from_config
 from inspect_app.thresholds import evaluate
 
 from .conftest import csrf_from, login

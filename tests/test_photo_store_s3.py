@@ -20,7 +20,7 @@ from sqlalchemy import select
 from inspect_app.auth import issue_token
 from inspect_app.db import db
 from inspect_app.models import Photo, User
-from inspect_app.photos import (
+from inspect_app.photo_stores import (
     LocalPhotoStore,
     S3PhotoStore,
     check_store_config,

@@ -15,8 +15,9 @@ from pathlib import Path
 import pytest
 from PIL import Image, ImageCms, TiffImagePlugin
 
-from inspect_app import photos
-from inspect_app.photos import LocalPhotoStore, PhotoError, process, store_from_config
+from inspect_app import photo_stores, photos
+from inspect_app.photo_stores import LocalPhotoStore, store_from_config
+from inspect_app.photos import PhotoError, process
 
 R = TiffImagePlugin.IFDRational
 RED = (255, 0, 0)
@@ -452,7 +453,7 @@ def test_failed_write_leaves_nothing_behind(tmp_path, monkeypatch):
     def disk_full(src, dst):
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(photos.os, "replace", disk_full)
+    monkeypatch.setattr(photo_stores.os, "replace", disk_full)
     with pytest.raises(OSError):
         stored(store)
     assert files_under(tmp_path) == []
@@ -512,7 +513,9 @@ def test_sweep_removes_only_old_unreferenced_files(tmp_path):
     for path in (tmp_path / in_flight[:2]).glob(f"{in_flight}*"):
         os.utime(path, (in_flight_time, in_flight_time))
 
-    deleted = photos.sweep_orphans(store, {kept_in_use}, older_than=timedelta(days=1), now=now)
+    deleted = photo_stores.sweep_orphans(
+        store, {kept_in_use}, older_than=timedelta(days=1), now=now
+    )
 
     assert deleted == [orphan]
     assert not store.exists(orphan)
@@ -522,7 +525,7 @@ def test_sweep_removes_only_old_unreferenced_files(tmp_path):
 
 def test_sweep_needs_an_aware_now(tmp_path):
     with pytest.raises(ValueError):
-        photos.sweep_orphans(
+        photo_stores.sweep_orphans(
             LocalPhotoStore(tmp_path), set(), older_than=timedelta(1), now=datetime(2026, 1, 1)
         )
 

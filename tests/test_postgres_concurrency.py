@@ -45,7 +45,7 @@ from inspect_app.models import (
     Photo,
     User,
 )
-from inspect_app.photos import store_from_config
+from inspect_app.photo_stores import store_from_config
 from inspect_app.thresholds import evaluate
 
 from .conftest import PG_URL

@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 from inspect_app import ratelimits
 from inspect_app.db import db
 from inspect_app.models import Hazard, Photo, RateLimitWindow, Report
-from inspect_app.photos import store_from_config
+from inspect_app.photo_stores import store_from_config
 
 from . import code_site as fixtures
 from .code_site import form_token, jpeg, token_of

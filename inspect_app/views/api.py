@@ -7,7 +7,7 @@ from werkzeug.datastructures import MultiDict
 
 from forms.inspections import InspectionForm
 
-from .. import inspections, photos, posters
+from .. import inspections, photo_stores, photos, posters
 from ..auth import allowed_kinds, building_or_404, can, require, scoped_buildings
 from ..campaigns import current_campaign, validity_days
 from ..checklists import current_checklist
@@ -182,7 +182,7 @@ def photo_upload():
     try:
         photo, created = photos.upload_pending(
             db.session,
-            store=photos.store_from_config(current_app.config),
+            store=photo_stores.store_from_config(current_app.config),
             user=current_user,
             raw=upload.read(),
             max_pixels=current_app.config.get("MAX_PHOTO_PIXELS", 50_000_000),
@@ -218,7 +218,7 @@ def inspection_submit(code: str):
             building=building,
             data=form.data,
             files=inspections.collect_files(form.data),
-            store=photos.store_from_config(current_app.config),
+            store=photo_stores.store_from_config(current_app.config),
             today=today,
             campaign=current_campaign(db.session, today),
             max_photo_pixels=current_app.config.get("MAX_PHOTO_PIXELS", 50_000_000),

@@ -16,7 +16,7 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from forms.hazards import AcceptForm, EvidenceForm, ExtendForm, PlanForm, RejectForm
 
-from .. import hazards, ledger, photos
+from .. import hazards, ledger, photo_stores, photos
 from ..auth import hazard_or_404, may_transition, require
 from ..codes import days_overdue, local_today
 from ..db import db
@@ -66,7 +66,7 @@ def store_uploads(files) -> list[Photo]:
     """Process and store uploaded photo files as pending uploads of the current user; a bad
     file raises ``PhotoProblem`` naming it (the good ones are kept as pending)."""
     stored = []
-    store = photos.store_from_config(current_app.config)
+    store = photo_stores.store_from_config(current_app.config)
     for n, upload in enumerate([f for f in files or () if getattr(f, "filename", "")], 1):
         try:
             photo, _created = photos.upload_pending(

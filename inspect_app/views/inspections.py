@@ -17,7 +17,7 @@ from ..codes import building_code, local_today
 from ..db import db
 from ..hazards import default_plan
 from ..models import Finding, Hazard, utcnow
-from ..photos import store_from_config
+from ..photo_stores import store_from_config
 from .formtools import attach_errors
 
 bp = Blueprint("inspections", __name__)

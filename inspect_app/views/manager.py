@@ -14,7 +14,7 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from forms.manager import CommitmentForm, EvidenceForm
 
-from .. import hazards, photos
+from .. import hazards, photo_stores, photos
 from ..auth import building_or_404, can, hazard_or_404, require
 from ..campaigns import validity_days
 from ..codes import building_code, days_overdue, local_today
@@ -92,7 +92,7 @@ def evidence(hazard_id: int):
     if len(raws) > MAX_EVIDENCE_PHOTOS:
         form.photos.errors = [_("最多上传 %(n)s 张照片", n=MAX_EVIDENCE_PHOTOS)]
         return _evidence_page(hazard, form, 422)
-    store = photos.store_from_config(current_app.config)
+    store = photo_stores.store_from_config(current_app.config)
     rows = []
     for n, raw in enumerate(raws, 1):
         try:

@@ -2,7 +2,7 @@ from flask import Blueprint, Response, abort, current_app
 from flask_login import current_user
 
 from ..auth import photo_or_404, require
-from ..photos import store_from_config
+from ..photo_stores import store_from_config
 
 bp = Blueprint("photos", __name__)
 

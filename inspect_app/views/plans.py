@@ -23,7 +23,7 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from forms.hazards import ConfirmForm, DismissForm, SuperviseForm
 
-from .. import hazards, major_hazards, pdf, photos, supervisions
+from .. import hazards, major_hazards, pdf, photo_stores, supervisions
 from ..auth import building_or_404, can, require
 from ..campaigns import validity_days
 from ..codes import building_code, days_overdue, local_today
@@ -144,7 +144,7 @@ def show_pdf(building_id: int):
     """The plan as an A4 PDF with the Chinese font embedded and photo thumbnails."""
     building = building_or_404(current_user, building_id)
     data = plan_data(building)
-    store = photos.store_from_config(current_app.config)
+    store = photo_stores.store_from_config(current_app.config)
     thumbs = {hid: pdf.thumbnails(store, ps) for hid, ps in data["pictures"].items()}
     body = pdf.render("pdf/plan.html", thumbs=thumbs, **data)
     return _pdf_response(body, f"一楼一策_{building.code}.pdf")

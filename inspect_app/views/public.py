@@ -27,7 +27,7 @@ from flask_login import current_user
 
 from forms.public import ReportForm
 
-from .. import photos, ratelimits, reports
+from .. import photo_stores, ratelimits, reports
 from ..auth import can, in_scope
 from ..campaigns import validity_days
 from ..codes import local_today
@@ -149,7 +149,7 @@ def report(token: str):
                 description=form.description.data,
                 contact=form.contact.data,
                 uploads=[f.read() for f in form.photos.data or () if hasattr(f, "read")],
-                store=photos.store_from_config(current_app.config),
+                store=photo_stores.store_from_config(current_app.config),
                 client_key=key,
                 max_photo_bytes=int(current_app.config["REPORT_MAX_PHOTO_BYTES"]),
                 max_pixels=int(current_app.config["MAX_PHOTO_PIXELS"]),

@@ -42,7 +42,7 @@ from ..auth import (
 )
 from ..db import db
 from ..models import Area, Building, BuildingChange
-from ..photos import store_from_config
+from ..photo_stores import store_from_config
 from .formtools import attach_errors
 
 bp = Blueprint("registry", __name__)
