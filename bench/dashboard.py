@@ -104,7 +104,7 @@ def main() -> None:
 
     app = make_app(url)
     with app.app_context():
-        upgrade(revision="heads")
+        upgrade()
         t = time.perf_counter()
         result = generate(db.session, buildings=args.buildings, seed=7, password="x", today=TODAY)
         db.session.commit()

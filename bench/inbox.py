@@ -157,7 +157,7 @@ def main() -> None:
     url = args.database_url or f"sqlite:///{tempfile.mkdtemp()}/bench.db"
     app = create_app({"TESTING": False, "DATABASE_URL": url, "SECRET_KEY": "bench"})
     with app.app_context():
-        upgrade(revision="heads")
+        upgrade()
         t = time.perf_counter()
         ids = build(db.session, buildings=args.buildings, hazards=args.hazards)
         print(

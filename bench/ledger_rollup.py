@@ -76,7 +76,7 @@ def build(url: str, buildings: int, hazards: int) -> dict:
     app = make_app(url)
     out = {}
     with app.app_context():
-        upgrade(revision="heads")
+        upgrade()
         t = time.perf_counter()
         result = generate(
             db.session, buildings=buildings, seed=2023, password="bench pass 1", today=TODAY

@@ -98,7 +98,7 @@ def prepare(url: str, inspectors: int, buildings: int) -> tuple[list[dict], dict
 
     app = create_app({"DATABASE_URL": url, "SECRET_KEY": "bench", "PHOTO_DIR": "/nonexistent"})
     with app.app_context():
-        upgrade(revision="heads")
+        upgrade()
         checklist, _ = load_checklist(db.session, ROOT / "inspect_app/checklists/catalog.toml")
         district = Area(code="BENCH", name="压测区", level="district", path="/BENCH/")
         grid = Area(code="BG", name="压测网格", level="grid", path="/BENCH/BG/", parent=district)

@@ -43,7 +43,7 @@ def build(app, n: int) -> None:
     with app.app_context():
         from flask_migrate import upgrade
 
-        upgrade(revision="heads")
+        upgrade()
         district = Area(code="D", name="测试区", level="district", path="/D/")
         db.session.add(district)
         db.session.flush()

@@ -46,7 +46,7 @@ def build(app, n: int) -> list[str]:
     with app.app_context():
         from flask_migrate import upgrade
 
-        upgrade(revision="heads")
+        upgrade()
         grid = Area(code="G", name="网格", level="grid", path="/G/")
         db.session.add(grid)
         user = User(username="w", display_name="w", role="inspector", password_hash="x")

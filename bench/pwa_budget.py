@@ -363,7 +363,7 @@ def main() -> int:
     with app.app_context():
         from flask_migrate import upgrade
 
-        upgrade(revision="heads")
+        upgrade()
     ids = build_grid(app, args.buildings)
     server = make_server("127.0.0.1", 0, Gzip(app), threaded=True)
     threading.Thread(target=server.serve_forever, daemon=True).start()

@@ -63,8 +63,7 @@ def _app(tmp_path_factory):
     with app.app_context():
         from flask_migrate import upgrade
 
-        # "heads": work in progress may add migration branches before they are chained.
-        upgrade(revision="heads")
+        upgrade()
     return app
 
 

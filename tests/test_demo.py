@@ -128,7 +128,7 @@ def test_same_seed_gives_the_same_district(app, db_session, tmp_path):
 
     other = make_test_app(tmp_path, fresh_database_url(tmp_path))
     with other.app_context():
-        upgrade(revision="heads")  # every migration branch, as the session fixture does
+        upgrade()
         second = _generate(db.session)
         two = _snapshot(db.session)
         tokens_two = set(db.session.scalars(select(Building.qr_token)))

@@ -339,7 +339,7 @@ def test_behind_a_proxy_each_resident_counts_alone(tmp_path):
     with proxied.app_context():
         from flask_migrate import upgrade
 
-        upgrade(revision="heads")
+        upgrade()
     make = Builders(proxied)
     grid = make.area("G", "grid")
     token = token_of(proxied, make.building(grid))

@@ -1,7 +1,7 @@
 """building registry: proposed corrections of building facts (building_change), their photos
 
 Revision ID: registry
-Revises: 0001
+Revises: campaigns
 Create Date: 2026-11-23 12:00:00
 
 """
@@ -11,7 +11,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = "registry"
-down_revision = "0001"
+down_revision = "campaigns"
 branch_labels = None
 depends_on = None
 
