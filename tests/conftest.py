@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import re
+import time
 import uuid
 from decimal import Decimal
 from pathlib import Path
@@ -15,6 +16,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import OperationalError
 from werkzeug.security import generate_password_hash
 
 from inspect_app import create_app
@@ -74,13 +76,22 @@ def app(_app):
     with _app.app_context():
         db.session.remove()
         tables = [t.name for t in reversed(db.metadata.sorted_tables)]
-        with db.engine.begin() as conn:
-            if conn.dialect.name == "postgresql":
-                quoted = ", ".join(f'"{t}"' for t in tables)
-                conn.execute(text(f"TRUNCATE {quoted} RESTART IDENTITY CASCADE"))
-            else:
-                for t in tables:
-                    conn.execute(text(f'DELETE FROM "{t}"'))
+        # A request still finishing on a live server can hold a lock the emptying needs;
+        # a deadlock then rolls one side back, and trying again succeeds.
+        for attempt in range(5):
+            try:
+                with db.engine.begin() as conn:
+                    if conn.dialect.name == "postgresql":
+                        quoted = ", ".join(f'"{t}"' for t in tables)
+                        conn.execute(text(f"TRUNCATE {quoted} RESTART IDENTITY CASCADE"))
+                    else:
+                        for t in tables:
+                            conn.execute(text(f'DELETE FROM "{t}"'))
+                break
+            except OperationalError:
+                if attempt == 4:
+                    raise
+                time.sleep(0.2 * (attempt + 1))
 
 
 @pytest.fixture

@@ -46,6 +46,13 @@ def browser_context_args(browser_context_args, playwright):
     }
 
 
+@pytest.fixture(autouse=True)
+def _browser_closes_before_the_database_is_emptied(app):
+    """Set up before ``page``, so torn down after it: the browser (and its service worker)
+    has stopped sending requests by the time the tables are emptied."""
+    yield
+
+
 @pytest.fixture(scope="session")
 def live_server(_app):
     """The session's app on a free loopback port, served by werkzeug in a thread."""

@@ -39,6 +39,8 @@ def test_grid_worker_proposes_and_street_accepts(page: Page, live_server, distri
     expect(page.get_by_text("已提交，等待街道审核后更新台账")).to_be_visible()
 
     page.get_by_role("button", name="退出").tap()
+    # Logging out is a navigation of its own: let it land before starting the next one.
+    page.wait_for_url(lambda url: "/login" in url)
     _login(page, live_server, "street")
     page.get_by_role("link", name="基础台账").tap()
     page.get_by_role("link", name="待处理 1 条").tap()
