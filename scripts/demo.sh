@@ -8,5 +8,5 @@ bash scripts/setup.sh
 flask() { .venv/bin/flask --app inspect_app "$@"; }
 flask db upgrade
 flask demo ${DEMO_ARGS:-}
-echo "打开 http://127.0.0.1:5000 （open http://127.0.0.1:5000）"
+echo "打开 http://127.0.0.1:${PORT:-5000} （open http://127.0.0.1:${PORT:-5000}）"
 exec .venv/bin/flask --app inspect_app run --host 127.0.0.1 --port "${PORT:-5000}"
