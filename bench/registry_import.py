@@ -123,7 +123,7 @@ def _migrate(url: str, folder: Path) -> None:
 
     app = _app(url, folder)
     with app.app_context():
-        upgrade(revision="heads")
+        upgrade()
 
 
 def _baseline(path: Path, app) -> None:
@@ -313,7 +313,11 @@ def main() -> None:
             print(f"  {method}: {detail}")
         base = statistics.median(t for t, _, _ in results["baseline"])
         ratio = statistics.median(t for t, _, _ in results["import"]) / base
-        print(f"import / baseline: {ratio:.2f}x (target <= 1.5x)")
+        # On a shared machine the fastest run is the least disturbed one: show both ratios.
+        fastest = min(t for t, _, _ in results["import"]) / min(
+            t for t, _, _ in results["baseline"]
+        )
+        print(f"import / baseline: {ratio:.2f}x median, {fastest:.2f}x fastest (target <= 1.5x)")
 
 
 if __name__ == "__main__":

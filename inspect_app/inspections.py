@@ -472,7 +472,7 @@ def _attach(session, name, uploads, refs, user, **links) -> None:
             )
         )
     for photo in refs.get(name.replace("photos", "photo_refs"), ()):
-        if photo.finding_id is None and photo.hazard_id is None and photo.event_id is None:
+        if photo.is_pending:
             for key, value in links.items():
                 setattr(photo, key, value)
         else:
