@@ -6,10 +6,11 @@ set -uo pipefail
 cd "$(dirname "$0")/.."
 
 need=()
-command -v chromium >/dev/null || need+=(chromium)
-[ -d /usr/share/fonts/opentype/noto ] || need+=(fonts-noto-cjk)
-command -v pdftoppm >/dev/null || need+=(poppler-utils)
-command -v zbarimg >/dev/null || need+=(zbar-tools)
+# Chromium for browser tests, CJK fonts and pango for PDFs, poppler and zbar to read PDFs and
+# QR codes back, PostgreSQL for the second run.
+for pkg in chromium fonts-noto-cjk libpango-1.0-0 libpangoft2-1.0-0 poppler-utils zbar-tools; do
+  dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || need+=("$pkg")
+done
 ls -d /usr/lib/postgresql/*/bin >/dev/null 2>&1 || need+=(postgresql)
 if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ]; then
