@@ -241,16 +241,22 @@ def building_or_404(user: User, building_id: int | None = None, *, code: str | N
     return building
 
 
+def _via_building_or_404(user: User, model, object_id: int):
+    """The ``model`` row with this id if the building it belongs to (``model.building_id``) is
+    in the user's scope; 404 otherwise, so that its existence is not revealed."""
+    row = db.session.scalar(
+        select(model)
+        .join(Building, model.building_id == Building.id)
+        .where(model.id == object_id, building_scope(user))
+    )
+    if row is None:
+        abort(404)
+    return row
+
+
 def inspection_or_404(user: User, inspection_id: int) -> Inspection:
     """The inspection if its building is in the user's scope; 404 otherwise."""
-    inspection = db.session.scalar(
-        select(Inspection)
-        .join(Building, Inspection.building_id == Building.id)
-        .where(Inspection.id == inspection_id, building_scope(user))
-    )
-    if inspection is None:
-        abort(404)
-    return inspection
+    return _via_building_or_404(user, Inspection, inspection_id)
 
 
 def photo_or_404(user: User, photo_id: int) -> Photo:
@@ -347,14 +353,7 @@ def change_or_404(user: User, change_id: int):
     """The proposed building change if its building is in the user's scope; 404 otherwise."""
     from .models import BuildingChange
 
-    change = db.session.scalar(
-        select(BuildingChange)
-        .join(Building, BuildingChange.building_id == Building.id)
-        .where(BuildingChange.id == change_id, building_scope(user))
-    )
-    if change is None:
-        abort(404)
-    return change
+    return _via_building_or_404(user, BuildingChange, change_id)
 
 
 # --- fire safety code: scans, residents' reports, hazards a manager answers for --------------
@@ -374,14 +373,7 @@ def in_scope(user, building: Building) -> bool:
 
 def hazard_or_404(user: User, hazard_id: int) -> Hazard:
     """The hazard if its building is in the user's scope; 404 otherwise."""
-    hazard = db.session.scalar(
-        select(Hazard)
-        .join(Building, Hazard.building_id == Building.id)
-        .where(Hazard.id == hazard_id, building_scope(user))
-    )
-    if hazard is None:
-        abort(404)
-    return hazard
+    return _via_building_or_404(user, Hazard, hazard_id)
 
 
 def scoped_reports(user: User) -> Select:
@@ -441,14 +433,7 @@ def supervision_or_404(user: User, supervision_id: int):
     """The supervision if its building is in the user's scope; 404 otherwise."""
     from .models import Supervision
 
-    supervision = db.session.scalar(
-        select(Supervision)
-        .join(Building, Supervision.building_id == Building.id)
-        .where(Supervision.id == supervision_id, building_scope(user))
-    )
-    if supervision is None:
-        abort(404)
-    return supervision
+    return _via_building_or_404(user, Supervision, supervision_id)
 
 
 def ledger_area_or_404(user: User, code: str | None) -> Area | None:
