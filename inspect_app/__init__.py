@@ -42,6 +42,9 @@ def create_app(test_config: dict | None = None) -> Flask:
     login_manager.init_app(app)
     babel.init_app(app, locale_selector=select_locale)
     register_web(app)
+    from .audit import install as install_audit
+
+    install_audit(app)
 
     from .views import register_blueprints
 

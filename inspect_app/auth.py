@@ -25,6 +25,7 @@ from flask_login import LoginManager, current_user, login_required
 from sqlalchemy import Select, and_, false, select
 from werkzeug.security import check_password_hash, generate_password_hash
 
+from .audit import deny, request_id
 from .db import db
 from .models import (
     ApiToken,
@@ -108,6 +109,11 @@ def authenticate(username: str, password: str) -> User | None:
     return user
 
 
+def existing_username(username: str) -> str | None:
+    """``username`` as stored when such an account exists, else None."""
+    return db.session.scalar(select(User.username).where(User.username == username.strip()))
+
+
 @login_manager.user_loader
 def _load_user(session_id: str) -> User | None:
     user_id, _, nonce = session_id.partition(":")
@@ -142,9 +148,11 @@ def _unauthorized():
     if request.path.startswith("/api/"):
         from flask import jsonify
 
-        return jsonify(error="unauthorized", message="需要登录或有效的 API 令牌"), 401
+        message = "需要登录或有效的 API 令牌"
+        return jsonify(error="unauthorized", message=message, request_id=request_id()), 401
     from flask import redirect, url_for
 
+    deny("login_required")
     return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
 
 

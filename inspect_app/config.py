@@ -15,6 +15,8 @@ Keys operators set (each also as ``INSPECT_<KEY>``):
 - ``TIMEZONE``: the district's time zone for dates and deadlines (default Asia/Shanghai).
 - ``PUBLIC_BASE_URL``: the public address QR codes on posters point to; needed by CLI commands
   that print posters, since they have no request to take the address from.
+- ``AUDIT_LOG``: where the audit log goes (see ``audit.py``): a file path, or ``-`` (default)
+  for standard error.
 """
 
 from __future__ import annotations
@@ -71,6 +73,7 @@ DEFAULTS: dict[str, object] = {
     "WEBHOOK_MAX_ATTEMPTS": 8,
     "WEBHOOK_RETRY_BASE_SECONDS": 60,
     "WEBHOOK_RETRY_MAX_SECONDS": 6 * 3600,
+    "AUDIT_LOG": "-",
 }
 
 

@@ -10,6 +10,8 @@ from flask_login import current_user
 from flask_wtf.csrf import CSRFError, CSRFProtect
 from werkzeug.exceptions import HTTPException
 
+from .audit import deny, request_id
+
 csrf = CSRFProtect()
 
 MESSAGES = {
@@ -42,9 +44,11 @@ def _wants_json() -> bool:
 
 
 def _error_response(code: int, message: str):
+    # The request id lets a user quote the exact failure and the audit/error log find it.
+    rid = request_id()
     if _wants_json():
-        return jsonify(error=ERROR_NAMES.get(code, "error"), message=message), code
-    return render_template("error.html", code=code, message=message), code
+        return jsonify(error=ERROR_NAMES.get(code, "error"), message=message, request_id=rid), code
+    return render_template("error.html", code=code, message=message, request_id=rid), code
 
 
 def register_web(app: Flask) -> None:
@@ -60,6 +64,7 @@ def register_web(app: Flask) -> None:
 
     @app.errorhandler(CSRFError)
     def _csrf_error(err: CSRFError):
+        deny("csrf")
         return _error_response(400, _("表单已过期或缺少安全令牌，请刷新页面后重新提交。"))
 
     @app.errorhandler(HTTPException)
@@ -69,7 +74,7 @@ def register_web(app: Flask) -> None:
 
     @app.errorhandler(Exception)
     def _unexpected(err: Exception):
-        app.logger.exception("unhandled error on %s", request.path)
+        app.logger.exception("unhandled error on %s (request %s)", request.path, request_id())
         return _error_response(500, str(MESSAGES[500]))
 
     from . import labels

@@ -16,8 +16,8 @@ from flask_login import current_user, login_user, logout_user
 
 from forms.auth import LoginForm
 
-from .. import ratelimits
-from ..auth import authenticate, record_login
+from .. import audit, ratelimits
+from ..auth import authenticate, existing_username, record_login
 from ..db import db
 
 bp = Blueprint("auth", __name__)
@@ -88,6 +88,9 @@ def login():
         if user is None:
             _count_failure(keys)
             db.session.commit()
+            # The typed name is logged only when it is an account: people type passwords
+            # into the name field, and those must not reach the log.
+            audit.deny("login_failed", account=existing_username(form.username.data))
             form.password.errors.append(_("用户名或密码不正确"))
         else:
             # A fresh session on login: nothing from before the login carries over.
@@ -97,6 +100,8 @@ def login():
                 session["locale"] = locale
             login_user(user, remember=form.remember.data)
             record_login(user)
+            audit.set_actor(user)
+            audit.write("login")
             db.session.commit()
             return redirect(_safe_next(request.args.get("next")))
     return render_template("login.html", form=form), 200 if not form.errors else 400
@@ -104,6 +109,7 @@ def login():
 
 @bp.post("/logout")
 def logout():
+    audit.write("logout")
     logout_user()
     session.clear()
     flash(_("已退出登录"))
