@@ -24,6 +24,7 @@ Medians of ``--runs``, interleaved so drift hits both alike; ratios printed.
 from __future__ import annotations
 
 import argparse
+import os
 import random
 import statistics
 import sys
@@ -155,7 +156,9 @@ def main() -> None:
     from inspect_app.models import Building, Notification, User
 
     url = args.database_url or f"sqlite:///{tempfile.mkdtemp()}/bench.db"
-    app = create_app({"TESTING": False, "DATABASE_URL": url, "SECRET_KEY": "bench"})
+    app = create_app(
+        {"TESTING": False, "DATABASE_URL": url, "SECRET_KEY": "bench", "AUDIT_LOG": os.devnull}
+    )
     with app.app_context():
         upgrade()
         t = time.perf_counter()
@@ -214,9 +217,9 @@ def main() -> None:
         fire = db.session.scalar(select(User).where(User.username == "fire"))
         hooked, bare = [], []
         listeners = (
-            ("after_flush", notifications._collect),
-            ("before_commit", notifications._before_commit),
-            ("after_rollback", notifications._forget),
+            ("after_flush", notifications.messages._collect),
+            ("before_commit", notifications.messages._before_commit),
+            ("after_rollback", notifications.messages._forget),
         )
         for n in range(args.runs):
             for with_hook in (True, False):
