@@ -59,6 +59,7 @@ def make_app(url: str):
             "TESTING": False,
             "DATABASE_URL": url,
             "SECRET_KEY": "bench",
+            "AUDIT_LOG": os.devnull,
             "PHOTO_DIR": tempfile.mkdtemp(prefix="bench-photos-"),
             "TIMEZONE": TZ,
         }

@@ -96,7 +96,14 @@ def prepare(url: str, inspectors: int, buildings: int) -> tuple[list[dict], dict
     from inspect_app.models import Area, Building, User
     from inspect_app.thresholds import evaluate
 
-    app = create_app({"DATABASE_URL": url, "SECRET_KEY": "bench", "PHOTO_DIR": "/nonexistent"})
+    app = create_app(
+        {
+            "DATABASE_URL": url,
+            "SECRET_KEY": "bench",
+            "AUDIT_LOG": os.devnull,
+            "PHOTO_DIR": "/nonexistent",
+        }
+    )
     with app.app_context():
         upgrade()
         checklist, _ = load_checklist(db.session, ROOT / "inspect_app/checklists/catalog.toml")

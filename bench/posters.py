@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import io
+import os
 import statistics
 import sys
 import tempfile
@@ -102,6 +103,7 @@ def main() -> None:
                 "TESTING": True,
                 "DATABASE_URL": f"sqlite:///{tmp}/bench.db",
                 "SECRET_KEY": "bench",
+                "AUDIT_LOG": os.devnull,
                 "PHOTO_DIR": f"{tmp}/photos",
                 "PUBLIC_BASE_URL": BASE,
             }

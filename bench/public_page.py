@@ -18,6 +18,7 @@ No network, no server: this is the app's own cost per request.
 from __future__ import annotations
 
 import argparse
+import os
 import random
 import statistics
 import sys
@@ -117,6 +118,7 @@ def main() -> None:
                 "TESTING": True,
                 "DATABASE_URL": f"sqlite:///{tmp}/bench.db",
                 "SECRET_KEY": "bench",
+                "AUDIT_LOG": os.devnull,
                 "PHOTO_DIR": f"{tmp}/photos",
             }
         )

@@ -357,6 +357,7 @@ def main() -> int:
         {
             "DATABASE_URL": f"sqlite:///{tmp / 'bench.db'}",
             "SECRET_KEY": "bench",
+            "AUDIT_LOG": os.devnull,
             "PHOTO_DIR": str(tmp / "photos"),
         }
     )

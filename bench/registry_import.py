@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import argparse
 import multiprocessing
+import os
 import resource
 import statistics
 import sys
@@ -114,7 +115,12 @@ def _app(url: str, folder: Path):
     from inspect_app import create_app
 
     return create_app(
-        {"DATABASE_URL": url, "SECRET_KEY": "bench", "PHOTO_DIR": str(folder / "photos")}
+        {
+            "DATABASE_URL": url,
+            "SECRET_KEY": "bench",
+            "AUDIT_LOG": os.devnull,
+            "PHOTO_DIR": str(folder / "photos"),
+        }
     )
 
 
