@@ -1,34 +1,9 @@
-"""The rectification ledger (整改台账): rollups at any level, their filters, rebounds and rows.
-
-A rollup is about one *node* (an area, or — for property managers — their buildings) and
-groups it by a deeper *level*: district → street → community → grid → building. Every number
-is a SQL aggregate: the area tree is a materialised path, so "the street an area belongs to"
-is a prefix match computed once over the (small) area table and joined to buildings; hazards
-and inspections are then counted with ``GROUP BY`` in the database. Python only adds up the
-few aggregated rows for the total and the breakdowns.
-
-What each figure means (all within the node and the caller's scope, buildings in service):
-
-- ``buildings``: buildings; ``inspected``: buildings with an inspection in the period;
-  ``coverage`` = inspected / buildings.
-- Hazard figures count hazards *found in the period* (created then) that pass the hazard
-  filters, by where they stand today: ``found`` (all of them), ``fixed_on_spot``, ``open``
-  (待整改), ``overdue`` (open and past the deadline in the district's time zone — a subset of
-  open), ``submitted`` (待验收), ``closed`` (已销号), ``supervised`` (listed for supervision,
-  whatever the status), ``rebound`` (反弹, below). ``rectification_rate`` = (closed + fixed on
-  the spot) / found.
-- **Rebound**: a hazard of the same building and checklist item found within
-  ``REBOUND_DAYS`` (configurable, default 90) after an earlier one was closed (accepted or
-  fixed on the spot).
-
-The campaign filter limits the period to the campaign's dates (intersected with an explicit
-period). Hazard filters (status, category, severity, overdue, supervised, rebound) never
-change the building and coverage figures.
+"""Rollups: the figures of one node grouped by a deeper level, their filters and SQL (see the
+package docstring for what each figure means).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import dataclass, field, fields
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
@@ -44,7 +19,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session, aliased
 
-from .models import (
+from ..models import (
     AREA_LEVELS,
     HAZARD_STATUSES,
     SEVERITIES,
@@ -253,7 +228,7 @@ def _utc_bounds(start: date | None, end: date | None, tz: ZoneInfo):
 
 
 @dataclass(frozen=True)
-class _Query:
+class LedgerQuery:
     """The pieces every ledger query shares, built once per request."""
 
     scope: object
@@ -348,7 +323,7 @@ def _group_map(node: Area | None, level: str):
     )
 
 
-def _grouped(stmt: Select, q: _Query, level: str) -> Select:
+def _grouped(stmt: Select, q: LedgerQuery, level: str) -> Select:
     """Add the group key of ``level`` (column ``key``) to ``stmt``, which joins ``Building``."""
     if level == "building":
         return stmt.add_columns(Building.id.label("key")).group_by(Building.id)
@@ -381,7 +356,7 @@ def rollup(
     level = level or child_level(node)
     check_level(node, level)
     filters = filters or Filters()
-    q = _Query(
+    q = LedgerQuery(
         scope=scope,
         node=node,
         filters=filters,
@@ -470,7 +445,9 @@ def _hazard_counts(row) -> Counts:
     return Counts(**{name: int(getattr(row, name)) for name in HAZARD_METRICS})
 
 
-def _label(session: Session, q: _Query, level: str, groups: dict[int | None, Counts]) -> list[Row]:
+def _label(
+    session: Session, q: LedgerQuery, level: str, groups: dict[int | None, Counts]
+) -> list[Row]:
     """The rows in code order, with names; every area of the level appears, even empty."""
     rows: list[Row] = []
     if level == "building":
@@ -496,132 +473,3 @@ def _label(session: Session, q: _Query, level: str, groups: dict[int | None, Cou
     for key, c in groups.items():
         rows.append(Row(key, str(key), "", level, c))
     return rows
-
-
-# ---------------------------------------------------------------------------------------------
-# Hazard rows (the list under a rollup, and the detail sheet of exports)
-# ---------------------------------------------------------------------------------------------
-
-
-def hazard_rows(
-    session: Session,
-    *,
-    scope,
-    node: Area | None,
-    filters: Filters | None = None,
-    today: date,
-    tz: ZoneInfo | str = "Asia/Shanghai",
-    rebound_days: int = DEFAULT_REBOUND_DAYS,
-) -> Select:
-    """A ``select`` of the hazards a rollup counts (same node, scope and filters), one row per
-    hazard with its building, area path and a ``rebound`` flag, oldest first. Add
-    ``limit``/``offset`` for a page, or stream it for an export."""
-    filters = filters or Filters()
-    q = _Query(
-        scope=scope,
-        node=node,
-        filters=filters,
-        today=today,
-        tz=ZoneInfo(tz) if isinstance(tz, str) else tz,
-        rebound_days=rebound_days,
-        dialect=session.get_bind().dialect.name,
-    )
-    return (
-        select(
-            Hazard.id,
-            Hazard.building_id,
-            Building.code.label("building_code"),
-            Building.name.label("building_name"),
-            Building.address,
-            Area.path.label("area_path"),
-            Hazard.category,
-            Hazard.severity,
-            Hazard.gb35181_direct,
-            Hazard.description,
-            Hazard.responsible_party,
-            Hazard.measures,
-            Hazard.deadline,
-            Hazard.funding,
-            Hazard.status,
-            Hazard.supervised_at,
-            Hazard.created_at,
-            Hazard.closed_at,
-            Hazard.version,
-            case((q.rebound(), True), else_=False).label("rebound"),
-        )
-        .select_from(Hazard)
-        .join(Building, Hazard.building_id == Building.id)
-        .join(Area, Building.area_id == Area.id)
-        .where(*q.hazards_where())
-        .order_by(Hazard.id)
-    )
-
-
-def count_rows(session: Session, stmt: Select) -> int:
-    """How many rows ``stmt`` (from ``hazard_rows``, perhaps narrowed) returns, counted
-    without computing its columns."""
-    return session.scalar(stmt.with_only_columns(func.count(Hazard.id)).order_by(None)) or 0
-
-
-def area_names(session: Session) -> dict[str, tuple[str, str]]:
-    """``code → (level, name)`` of every area, to spell out area paths (the tree is small)."""
-    return {
-        code: (level, name)
-        for code, level, name in session.execute(select(Area.code, Area.level, Area.name))
-    }
-
-
-def path_names(path: str, names: dict[str, tuple[str, str]]) -> dict[str, str]:
-    """``level → name`` along an area path (``/500110/GN/GN01/GN01-03/``)."""
-    out = {}
-    for code in path.strip("/").split("/"):
-        level, name = names.get(code, ("", code))
-        out[level] = name
-    return out
-
-
-def rebound_of(session: Session, hazard: Hazard, *, days: int) -> Hazard | None:
-    """The closed hazard that ``hazard`` rebounds from (same building and checklist item,
-    closed at most ``days`` days before it was found), the most recent one; or None."""
-    if hazard.item_id is None:
-        return None
-    return session.scalar(
-        select(Hazard)
-        .where(
-            Hazard.building_id == hazard.building_id,
-            Hazard.item_id == hazard.item_id,
-            Hazard.id != hazard.id,
-            Hazard.status.in_(CLOSED_STATUSES),
-            Hazard.closed_at <= hazard.created_at,
-            Hazard.closed_at >= hazard.created_at - timedelta(days=days),
-        )
-        .order_by(Hazard.closed_at.desc())
-        .limit(1)
-    )
-
-
-def rebounds_after(session: Session, hazard: Hazard, *, days: int) -> list[Hazard]:
-    """Hazards found again on the same building and item within ``days`` after ``hazard``
-    was closed."""
-    if hazard.item_id is None or hazard.closed_at is None:
-        return []
-    return list(
-        session.scalars(
-            select(Hazard)
-            .where(
-                Hazard.building_id == hazard.building_id,
-                Hazard.item_id == hazard.item_id,
-                Hazard.id != hazard.id,
-                Hazard.created_at >= hazard.closed_at,
-                Hazard.created_at <= hazard.closed_at + timedelta(days=days),
-            )
-            .order_by(Hazard.id)
-        )
-    )
-
-
-def iter_rows(session: Session, stmt: Select, *, chunk: int = 2000) -> Iterator:
-    """Stream the rows of ``stmt`` without holding them all (server-side cursor where the
-    engine has one)."""
-    result = session.execute(stmt.execution_options(yield_per=chunk))
-    yield from result
