@@ -40,6 +40,9 @@ def test_wheel_carries_static_and_migrations_and_runs(tmp_path):
         "inspect_app/migrations/versions/0001_initial_schema.py",
         "inspect_app/checklists/catalog.toml",
         "inspect_app/templates/base.html",
+        "inspect_app/models/__init__.py",
+        "inspect_app/registry/files.py",
+        "inspect_app/demo/generator.py",
         "forms/auth.py",
     ):
         assert expected in names, expected

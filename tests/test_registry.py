@@ -344,7 +344,7 @@ def test_files_that_are_not_registry_tables_get_one_clear_message(
 def test_an_inflating_workbook_is_refused_before_it_is_parsed(db_session, tmp_path, monkeypatch):
     path = write_xlsx(tmp_path / "big.xlsx", {"楼栋": [BUILDING_HEADER, building_row("Z-1")]})
     # The real cap is 1 GiB; a small cap shows the check reads the zip directory, not the XML.
-    monkeypatch.setattr(registry, "MAX_UNCOMPRESSED_BYTES", 1000)
+    monkeypatch.setattr(registry.files, "MAX_UNCOMPRESSED_BYTES", 1000)
     report = run(db_session, path)
     assert [p.message for p in report.problems] == ["工作簿解压后过大，请拆分成多个文件分批导入"]
 
