@@ -234,6 +234,10 @@ def _collect_statement(state: ORMExecuteState) -> None:
 
 
 def _emit(session: Session) -> None:
+    # Releasing a savepoint fires after_commit too; its work is committed only with the outer
+    # transaction, which may still roll back.
+    if session.in_nested_transaction():
+        return
     pending = session.info.pop(_PENDING, None)
     if not pending:
         return

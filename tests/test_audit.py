@@ -122,6 +122,11 @@ def test_flushed_work_is_logged_only_when_its_transaction_commits(app, district,
         db.session.flush()
         db.session.rollback()
 
+        # A released savepoint is not a commit: its outer transaction still rolls back.
+        with db.session.begin_nested():
+            db.session.get(Building, building.id).storeys = 77
+        db.session.rollback()
+
         b = db.session.get(Building, building.id)
         b.management_unit = "外层物业"
         db.session.flush()
