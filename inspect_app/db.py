@@ -47,3 +47,21 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
         cur.execute("PRAGMA foreign_keys=ON")
         cur.execute("PRAGMA synchronous=NORMAL")
         cur.close()
+
+
+@event.listens_for(Engine, "savepoint")
+def _sqlite_begin_before_savepoint(conn, _name) -> None:
+    """Open the SQLite transaction before a savepoint when nothing has opened it yet.
+
+    The sqlite3 module only sends BEGIN before a data-changing statement, so a savepoint taken
+    before the transaction's first write is SQLite's outermost savepoint, and releasing it
+    COMMITS what it holds at once: an inspection claimed in a savepoint would be committed
+    alone, before its findings, and a crash or an error in between would leave it half-written
+    for good. With BEGIN first the savepoint nests inside the session's transaction, as on
+    PostgreSQL, and the sqlite3 module then sends no BEGIN of its own.
+    """
+    if conn.dialect.name != "sqlite":
+        return
+    dbapi_connection = conn.connection.dbapi_connection
+    if not dbapi_connection.in_transaction:
+        dbapi_connection.execute("BEGIN")

@@ -8,6 +8,7 @@ older than a grace period.
 from __future__ import annotations
 
 import base64
+import contextlib
 import functools
 import hashlib
 import os
@@ -19,6 +20,8 @@ from pathlib import Path
 from typing import Any, Protocol
 
 _SHA_RE = re.compile(r"[0-9a-f]{64}")
+# What ``LocalPhotoStore._write_atomic`` names a file while it is being written.
+_TEMP_RE = re.compile(r"\.[0-9a-f]{64}(\.thumb)?\.jpg\.[^/]+\.tmp")
 
 
 class PhotoStore(Protocol):
@@ -49,12 +52,32 @@ class PhotoStore(Protocol):
         """Every stored sha with its last-modified time (epoch seconds), in no particular order."""
         ...
 
+    def delete_stale_temporaries(self, before: float) -> int:
+        """Remove what interrupted writes left, last modified before ``before``; how many."""
+        ...
+
 
 def _check_sha(sha256: str) -> str:
     """``sha256`` unchanged if it is 64 lowercase hex digits; ValueError otherwise."""
     if not isinstance(sha256, str) or not _SHA_RE.fullmatch(sha256):
         raise ValueError(f"not a sha256 hex digest: {sha256!r}")
     return sha256
+
+
+def _fsync_dir(path: Path) -> None:
+    """Make the entries of directory ``path`` (creations, renames) durable."""
+    dir_fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(dir_fd)
+    finally:
+        os.close(dir_fd)
+
+
+def _older(path: str, before: float) -> bool:
+    try:
+        return os.stat(path).st_mtime < before
+    except FileNotFoundError:
+        return False
 
 
 class LocalPhotoStore:
@@ -98,7 +121,11 @@ class LocalPhotoStore:
 
     def _write_atomic(self, path: Path, content: bytes) -> None:
         """Write ``content`` to ``path`` so that it appears complete or not at all, durably."""
-        path.parent.mkdir(parents=True, exist_ok=True)
+        if not path.parent.is_dir():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            # A new shard folder is itself an entry of the root: without this, a power loss
+            # could drop the folder, and with it the file a committed row refers to.
+            _fsync_dir(path.parent.parent)
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
         try:
             with os.fdopen(fd, "wb") as fh:
@@ -111,11 +138,7 @@ class LocalPhotoStore:
             Path(tmp).unlink(missing_ok=True)
             raise
         # The rename is only durable once the directory entry is on disk too.
-        dir_fd = os.open(path.parent, os.O_RDONLY)
-        try:
-            os.fsync(dir_fd)
-        finally:
-            os.close(dir_fd)
+        _fsync_dir(path.parent)
 
     def exists(self, sha256: str) -> bool:
         """Whether the photo file is stored (its thumbnail was written before it)."""
@@ -130,6 +153,25 @@ class LocalPhotoStore:
         """Remove the photo, then its thumbnail (the reverse of ``put``); missing is fine."""
         for path in self._paths(sha256):
             path.unlink(missing_ok=True)
+
+    def delete_stale_temporaries(self, before: float) -> int:
+        """Remove the temporary files of writes that never finished (a crash between creating
+        one and renaming it into place) last modified before ``before`` (epoch seconds); a
+        write in progress is younger than any grace period. Returns how many were removed."""
+        removed = 0
+        if not self.root.is_dir():
+            return removed
+        for folder in sorted(self.root.iterdir()):
+            if len(folder.name) != 2 or not folder.is_dir():
+                continue
+            with os.scandir(folder) as entries:
+                stale = [e.path for e in entries if _TEMP_RE.fullmatch(e.name)]
+            stale = [path for path in stale if _older(path, before)]
+            for path in stale:
+                with contextlib.suppress(FileNotFoundError):
+                    os.unlink(path)
+                    removed += 1
+        return removed
 
     def iter_shas(self) -> Iterator[tuple[str, float]]:
         """Each sha with a photo or thumbnail file, with the newer of their mtimes.
@@ -292,6 +334,10 @@ class S3PhotoStore:
         for key in self._keys(sha256):
             self.client.delete_object(Bucket=self.bucket, Key=key)
 
+    def delete_stale_temporaries(self, before: float) -> int:
+        """Nothing to remove: a ``put_object`` stores the whole object or none of it."""
+        return 0
+
     def iter_shas(self) -> Iterator[tuple[str, float]]:
         """Each sha with a photo or thumbnail object, with the newer of their times.
 
@@ -400,11 +446,13 @@ def sweep_orphans(
     ``referenced`` is every sha a database row points at, queried by the caller *before* the
     sweep; the grace period must exceed the longest time between ``put`` and the commit of the
     referencing row, so uploads in flight are never swept. ``now`` must be tz-aware (ValueError
-    otherwise). Returns the deleted shas in the order they were deleted.
+    otherwise). Returns the deleted shas in the order they were deleted. The partial files of
+    writes a crash interrupted, older than the same grace period, are removed too.
     """
     if now.tzinfo is None or now.utcoffset() is None:
         raise ValueError("now must be timezone-aware")
     cutoff = (now - older_than).timestamp()
+    store.delete_stale_temporaries(cutoff)
     # Listing fully before deleting keeps the store's iterator off a directory being changed.
     candidates = [
         sha for sha, mtime in store.iter_shas() if sha not in referenced and mtime < cutoff
