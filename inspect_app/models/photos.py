@@ -6,7 +6,8 @@ from datetime import datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
-from sqlalchemy import ForeignKey, Integer, Numeric, String
+from sqlalchemy import ForeignKey, Integer, Numeric, String, and_
+from sqlalchemy.ext.hybrid import hybrid_property
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..db import db
@@ -52,15 +53,27 @@ class Photo(db.Model):
     building_change: Mapped[BuildingChange | None] = relationship(back_populates="photos")
     report: Mapped[Report | None] = relationship(back_populates="photos")
 
-    @property
+    @hybrid_property
     def is_pending(self) -> bool:
-        """Uploaded ahead of a submission and not linked to anything yet."""
+        """Uploaded ahead of a submission and not linked to anything yet (also usable in SQL:
+        ``select(Photo).where(Photo.is_pending)``)."""
         return (
             self.finding_id is None
             and self.hazard_id is None
             and self.event_id is None
             and self.building_change_id is None
             and self.report_id is None
+        )
+
+    @is_pending.inplace.expression
+    @classmethod
+    def _is_pending_expression(cls):
+        return and_(
+            cls.finding_id.is_(None),
+            cls.hazard_id.is_(None),
+            cls.event_id.is_(None),
+            cls.building_change_id.is_(None),
+            cls.report_id.is_(None),
         )
 
     def building_id(self) -> int | None:
