@@ -1,212 +1,31 @@
-"""Every permission decision of the app lives here.
-
-Two questions are answered, always on the server:
-
-- *Scope*: which buildings may this user see at all? Areas are a subtree (``Area.path`` prefix);
-  managers see the buildings they manage. An object outside the scope answers **404**, so its
-  existence is not revealed.
-- *Action*: may this role do this thing? A forbidden action on an object in scope answers
-  **403**.
-
-Views call ``building_or_404``, ``scoped_buildings`` and ``require`` and nothing else.
+"""Which objects a user may see: buildings by area subtree (managers: their buildings), and every
+object through its building or area. Out of scope answers 404, so existence is not revealed.
 """
 
 from __future__ import annotations
 
-import hashlib
-import secrets
-from collections.abc import Callable
-from datetime import UTC, datetime
-from functools import wraps
-from typing import Any
-
-from flask import abort, g, request
-from flask_login import LoginManager, current_user, login_required
+from flask import abort
 from sqlalchemy import Select, and_, false, select
-from werkzeug.security import check_password_hash, generate_password_hash
 
-from .audit import deny, request_id
-from .db import db
-from .models import (
+from ..db import db
+from ..models import (
     ApiToken,
     Area,
     Building,
+    BuildingChange,
+    Campaign,
     Hazard,
     Inspection,
+    Notification,
     Photo,
     Report,
+    SpotCheck,
+    Supervision,
     User,
+    Webhook,
     building_manager,
 )
-
-login_manager = LoginManager()
-login_manager.login_view = "auth.login"
-login_manager.login_message = None  # the login page explains itself
-# "basic": phones change address and network often; a changed identifier marks the
-# session non-fresh instead of logging the worker out mid-inspection.
-login_manager.session_protection = "basic"
-
-# What each role may do. Scope still applies on top of this table.
-PERMISSIONS: dict[str, frozenset[str]] = {
-    "view_buildings": frozenset({"inspector", "manager", "street", "fire", "admin"}),
-    "view_ledger": frozenset({"inspector", "manager", "street", "fire", "admin"}),
-    "start_inspection": frozenset({"inspector", "manager", "street", "fire"}),
-    "upload_photo": frozenset({"inspector", "manager", "street", "fire"}),
-    "manage_users": frozenset({"admin"}),
-    # Building registry (基础台账): imports and decisions on proposed corrections belong to the
-    # street office and the administrator; people on site propose.
-    "import_registry": frozenset({"street", "admin"}),
-    "propose_building_change": frozenset({"inspector", "manager", "street", "admin"}),
-    "decide_building_change": frozenset({"street", "admin"}),
-    "view_blind_spots": frozenset({"inspector", "street", "fire", "admin"}),
-    "manage_areas": frozenset({"admin"}),
-    "manage_buildings": frozenset({"admin"}),
-    "manage_tokens": frozenset({"admin"}),
-    # Fire safety code (消防安全码): who prints posters, who revokes a printed code, who works
-    # residents' reports, and the property manager's self-service (commitment, evidence).
-    "print_posters": frozenset({"manager", "street", "fire", "admin"}),
-    "rotate_code": frozenset({"admin"}),
-    "review_reports": frozenset({"inspector", "street", "fire"}),
-    "submit_evidence": frozenset({"manager", "inspector"}),
-    # Rectification ledger (整改台账): exports, the detachment's judgement of suspected major
-    # hazards (疑似重大火灾隐患) and supervision (挂牌督办) notices.
-    "export_ledger": frozenset({"street", "fire", "admin"}),
-    "review_major": frozenset({"fire"}),
-    "manage_supervision": frozenset({"fire"}),
-    "self_service": frozenset({"manager"}),
-    # Integrations: registering webhook receivers and reading their delivery log.
-    "manage_webhooks": frozenset({"admin"}),
-    # Campaign oversight (专项行动): the detachment defines campaigns and draws spot checks
-    # (部门抽查); street offices and the detachment follow progress, record building
-    # acceptance (逐栋验收) and produce the monthly summary (工作小结).
-    "view_campaigns": frozenset({"street", "fire", "admin"}),
-    "manage_campaigns": frozenset({"fire", "admin"}),
-    "view_dashboard": frozenset({"street", "fire"}),
-    "view_spot_checks": frozenset({"street", "fire"}),
-    "draw_spot_checks": frozenset({"fire"}),
-    "record_acceptance": frozenset({"street", "fire"}),
-    "monthly_report": frozenset({"street", "fire"}),
-    "view_supervision_candidates": frozenset({"street", "fire"}),
-}
-
-# Hashing a password for an unknown user keeps login time the same whether or not the name
-# exists, so the form does not reveal which accounts there are.
-_DUMMY_HASH = generate_password_hash(secrets.token_hex(8))
-
-
-def hash_password(password: str) -> str:
-    return generate_password_hash(password)
-
-
-def authenticate(username: str, password: str) -> User | None:
-    """The active user with this name and password, or None (same cost either way)."""
-    user = db.session.scalar(select(User).where(User.username == username.strip()))
-    if user is None:
-        check_password_hash(_DUMMY_HASH, password)
-        return None
-    if not check_password_hash(user.password_hash, password) or not user.active:
-        return None
-    return user
-
-
-def existing_username(username: str) -> str | None:
-    """``username`` as stored when such an account exists, else None."""
-    return db.session.scalar(select(User.username).where(User.username == username.strip()))
-
-
-@login_manager.user_loader
-def _load_user(session_id: str) -> User | None:
-    user_id, _, nonce = session_id.partition(":")
-    if not user_id.isdigit():
-        return None
-    user = db.session.get(User, int(user_id))
-    if user is None or not user.active or user.session_nonce != nonce:
-        return None
-    return user
-
-
-@login_manager.request_loader
-def _load_token_user(req) -> User | None:
-    """API clients authenticate with ``Authorization: Bearer <token>``."""
-    header = req.headers.get("Authorization", "")
-    scheme, _, token = header.partition(" ")
-    if scheme.lower() != "bearer" or not token:
-        return None
-    row = db.session.scalar(
-        select(ApiToken).where(
-            ApiToken.token_sha256 == _token_digest(token.strip()), ApiToken.revoked_at.is_(None)
-        )
-    )
-    if row is None or not row.user.active:
-        return None
-    g.api_token = row
-    return row.user
-
-
-@login_manager.unauthorized_handler
-def _unauthorized():
-    if request.path.startswith("/api/"):
-        from flask import jsonify
-
-        message = "需要登录或有效的 API 令牌"
-        return jsonify(error="unauthorized", message=message, request_id=request_id()), 401
-    from flask import redirect, url_for
-
-    deny("login_required")
-    return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
-
-
-def _token_digest(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
-
-
-def issue_token(user: User, name: str) -> str:
-    """Create an API token for ``user`` and return it; only its digest is stored."""
-    token = "ia_" + secrets.token_urlsafe(32)
-    db.session.add(
-        ApiToken(user=user, name=name, prefix=token[:10], token_sha256=_token_digest(token))
-    )
-    db.session.flush()
-    return token
-
-
-def can(user: Any, action: str) -> bool:
-    """Whether ``user``'s role allows ``action`` (see PERMISSIONS); anonymous users may not."""
-    if not getattr(user, "is_authenticated", False):
-        return False
-    return user.role in PERMISSIONS[action]
-
-
-def require(action: str) -> Callable:
-    """View decorator: login required, then 403 unless the role may do ``action``."""
-
-    def decorator(view: Callable) -> Callable:
-        @wraps(view)
-        @login_required
-        def wrapped(*args, **kwargs):
-            if not can(current_user, action):
-                abort(403)
-            return view(*args, **kwargs)
-
-        return wrapped
-
-    return decorator
-
-
-# The inspection kinds each role records: managers do unit self-checks (单位自查); grid
-# workers survey and patrol; the detachment spot-checks and accepts.
-INSPECTION_KINDS: dict[str, tuple[str, ...]] = {
-    "inspector": ("survey", "patrol", "acceptance"),
-    "street": ("survey", "patrol", "spot_check", "acceptance"),
-    "fire": ("spot_check", "acceptance", "patrol"),
-    "manager": ("self_check",),
-    "admin": (),
-}
-
-
-def allowed_kinds(user: User) -> tuple[str, ...]:
-    """The inspection kinds ``user`` may record, the usual one first."""
-    return INSPECTION_KINDS[user.role]
+from .roles import can
 
 
 def area_prefix(user: User) -> str | None:
@@ -285,23 +104,7 @@ def photo_or_404(user: User, photo_id: int) -> Photo:
     return photo
 
 
-def record_login(user: User) -> None:
-    user.last_login_at = datetime.now(UTC)
-
-
 # --- registry and administration -------------------------------------------------------------
-
-# Roles a user may give to others (user admin pages and registry imports): street offices enrol
-# their grid workers and property managers; administrators give any role.
-ASSIGNABLE_ROLES: dict[str, tuple[str, ...]] = {
-    "admin": ("inspector", "manager", "street", "fire", "admin"),
-    "street": ("inspector", "manager"),
-}
-
-
-def assignable_roles(user: User) -> tuple[str, ...]:
-    """The roles ``user`` may give to accounts they create or edit."""
-    return ASSIGNABLE_ROLES.get(user.role, ())
 
 
 def area_in_scope(user: User, area: Area) -> bool:
@@ -359,8 +162,6 @@ def token_or_404(actor: User, token_id: int) -> ApiToken:
 
 def change_or_404(user: User, change_id: int):
     """The proposed building change if its building is in the user's scope; 404 otherwise."""
-    from .models import BuildingChange
-
     return _via_building_or_404(user, BuildingChange, change_id)
 
 
@@ -387,9 +188,7 @@ def hazard_or_404(user: User, hazard_id: int) -> Hazard:
 def scoped_reports(user: User) -> Select:
     """``select(Report)`` limited to the buildings of the user's scope."""
     return (
-        select(Report)
-        .join(Building, Report.building_id == Building.id)
-        .where(building_scope(user))
+        select(Report).join(Building, Report.building_id == Building.id).where(building_scope(user))
     )
 
 
@@ -403,44 +202,9 @@ def report_or_404(user: User, report_id: int) -> Report:
 
 # --- rectification ledger: hazard transitions, supervision, ledger areas ----------------------
 
-# Who may move a hazard along its workflow (scope applies on top). The responsible party or the
-# grid worker submits evidence; the street office accepts, rejects and extends minor and
-# general hazards; major ones, GB 35181 direct elements and supervised ones are the
-# detachment's (see ``fire_accepts``); only the detachment lists for supervision.
-HAZARD_ACTIONS: dict[str, frozenset[str]] = {
-    "submit_evidence": PERMISSIONS["submit_evidence"],
-    "accept": frozenset({"street", "fire"}),
-    "reject": frozenset({"street", "fire"}),
-    "extend_deadline": frozenset({"street", "fire"}),
-    "update_plan": frozenset({"street", "fire"}),
-    "supervise": PERMISSIONS["manage_supervision"],
-}
-
-
-def fire_accepts(hazard: Hazard) -> bool:
-    """Whether only the detachment may accept or reject ``hazard`` (销号): major, a GB 35181
-    direct element, or listed for supervision."""
-    return (
-        hazard.severity == "major" or hazard.gb35181_direct or hazard.supervised_at is not None
-    )
-
-
-def may_transition(user, hazard: Hazard, action: str) -> bool:
-    """Whether ``user``'s role may take ``action`` on ``hazard`` (a hazard in the user's scope:
-    check that first with ``hazard_or_404``). Unknown actions are never allowed."""
-    if not getattr(user, "is_authenticated", False) or action not in HAZARD_ACTIONS:
-        return False
-    if user.role not in HAZARD_ACTIONS[action]:
-        return False
-    if action in ("accept", "reject") and user.role != "fire":
-        return not fire_accepts(hazard)
-    return True
-
 
 def supervision_or_404(user: User, supervision_id: int):
     """The supervision if its building is in the user's scope; 404 otherwise."""
-    from .models import Supervision
-
     return _via_building_or_404(user, Supervision, supervision_id)
 
 
@@ -496,15 +260,11 @@ def covering_users(building_ids) -> dict[int, list[User]]:
 def notification_scope(user: User):
     """A SQL condition on ``Notification`` (joined to ``Building``): the user's own messages
     about buildings still in the user's scope, so a message outlives no change of scope."""
-    from .models import Notification
-
     return and_(Notification.user_id == user.id, building_scope(user))
 
 
 def notification_or_404(user: User, notification_id: int):
     """The user's own message if its building is in the user's scope; 404 otherwise."""
-    from .models import Notification
-
     row = db.session.scalar(
         select(Notification)
         .join(Building, Notification.building_id == Building.id)
@@ -517,8 +277,6 @@ def notification_or_404(user: User, notification_id: int):
 
 def webhook_scope(user: User):
     """A SQL condition on ``Webhook``: hooks registered for an area of the user's subtree."""
-    from .models import Webhook
-
     prefix = area_prefix(user)
     if prefix is None:
         return false()
@@ -527,8 +285,6 @@ def webhook_scope(user: User):
 
 def webhook_or_404(user: User, webhook_id: int):
     """The webhook if it serves an area of the user's subtree; 404 otherwise."""
-    from .models import Webhook
-
     hook = db.session.scalar(select(Webhook).where(Webhook.id == webhook_id, webhook_scope(user)))
     if hook is None:
         abort(404)
@@ -541,8 +297,7 @@ def webhook_or_404(user: User, webhook_id: int):
 def campaign_scope(user: User):
     """A SQL condition on ``Campaign``: campaigns over the user's area, an area containing
     it, or an area inside the user's subtree."""
-    from .campaigns import covers_condition
-    from .models import Campaign
+    from ..campaigns import covers_condition
 
     prefix = area_prefix(user)
     if prefix is None:
@@ -552,8 +307,6 @@ def campaign_scope(user: User):
 
 def campaign_or_404(user: User, campaign_id: int):
     """The campaign if it meets the user's area (see ``campaign_scope``); 404 otherwise."""
-    from .models import Campaign
-
     campaign = db.session.scalar(
         select(Campaign).where(Campaign.id == campaign_id, campaign_scope(user))
     )
@@ -566,7 +319,7 @@ def campaign_area_or_404(user: User, campaign, code: str | None) -> Area:
     """The area a view of ``campaign`` is about: ``code`` when it lies both in the user's
     subtree and in the campaign's area (404 otherwise), else the deeper of the user's area and
     the campaign's area."""
-    from .campaigns import campaign_node
+    from ..campaigns import campaign_node
 
     if code:
         area = db.session.scalar(select(Area).where(Area.code == code, area_scope(user)))
@@ -582,8 +335,7 @@ def campaign_area_or_404(user: User, campaign, code: str | None) -> Area:
 def spot_check_or_404(user: User, spot_check_id: int):
     """The spot-check draw if its street lies in the user's subtree or contains the user's
     area; 404 otherwise."""
-    from .campaigns import covers_condition
-    from .models import SpotCheck
+    from ..campaigns import covers_condition
 
     prefix = area_prefix(user)
     if prefix is None:
