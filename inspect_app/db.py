@@ -34,7 +34,32 @@ def _render_item(type_, obj, autogen_context):
     return False
 
 
-db = SQLAlchemy(model_class=Base)
+# The highest page number a listing is asked for: any page past the last is empty, and a larger
+# number from a query string would be an OFFSET the database cannot hold (an error, not a page).
+MAX_PAGE = 1_000_000
+
+
+class _SQLAlchemy(SQLAlchemy):
+    def paginate(self, select, *, page=None, per_page=None, max_per_page=None, **kw):
+        """Flask-SQLAlchemy's ``paginate``, with ``page`` and ``per_page`` (also when read from
+        the query string) kept within what the database can take: pages past ``MAX_PAGE`` are
+        the empty ``MAX_PAGE``, and a ``per_page`` from the query string is at most 100."""
+        from flask import has_request_context, request
+
+        if has_request_context():
+            if page is None:
+                page = request.args.get("page", 1, type=int)
+            if per_page is None:
+                per_page = request.args.get("per_page", 20, type=int)
+                max_per_page = min(max_per_page or 100, 100)
+        if page is not None:
+            page = min(page, MAX_PAGE)
+        return super().paginate(
+            select, page=page, per_page=per_page, max_per_page=max_per_page, **kw
+        )
+
+
+db = _SQLAlchemy(model_class=Base)
 migrate = Migrate(render_as_batch=True, compare_type=True, render_item=_render_item)
 
 

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from flask import Flask, jsonify, render_template, request
+from flask import Flask, abort, jsonify, render_template, request
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError, CSRFProtect
 from werkzeug.exceptions import HTTPException
+from werkzeug.routing import IntegerConverter
 
 from .audit import deny, request_id
 
@@ -51,8 +52,18 @@ def _error_response(code: int, message: str):
     return render_template("error.html", code=code, message=message, request_id=rid), code
 
 
+class _IdConverter(IntegerConverter):
+    """``<int:…>`` in URLs: ids stop at 2**31 - 1, the largest INTEGER column value, so a
+    longer number matches no route (404) instead of reaching the database, which cannot bind
+    it (SQLite overflows past 2**63)."""
+
+    def __init__(self, map, fixed_digits=0, min=None, max=2**31 - 1, signed=False):  # noqa: A002
+        super().__init__(map, fixed_digits, min, max, signed)
+
+
 def register_web(app: Flask) -> None:
     """Install error handlers, security headers and template helpers on ``app``."""
+    app.url_map.converters["int"] = _IdConverter
     # Behind reverse proxies the client's address and scheme arrive in X-Forwarded-* headers;
     # they are believed for exactly PROXY_HOPS proxies (0: the app faces clients directly), so
     # per-address limits count residents, not the proxy, and nobody can forge an address.
@@ -61,6 +72,24 @@ def register_web(app: Flask) -> None:
         from werkzeug.middleware.proxy_fix import ProxyFix
 
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)
+
+    @app.before_request
+    def _reject_malformed_input():
+        """Input no view can take is answered 400 before any view sees it: a NUL character in a
+        query string, a form or a JSON body (PostgreSQL refuses NUL in text, so it would fail
+        deep in a query), and a multipart part whose name cannot be read (a quote, a backslash
+        or a line break in it arrives keyed ``None``, on which WTForms' ``FieldList`` fails)."""
+        if any("\x00" in k or "\x00" in v for k, v in request.args.items(multi=True)):
+            abort(400)
+        if request.method in ("GET", "HEAD", "OPTIONS"):
+            return
+        if request.mimetype in ("multipart/form-data", "application/x-www-form-urlencoded"):
+            if None in request.form or None in request.files:
+                abort(400)
+            if any("\x00" in k or "\x00" in v for k, v in request.form.items(multi=True)):
+                abort(400)
+        elif request.is_json and b"\\u0000" in request.get_data():
+            abort(400)
 
     @app.errorhandler(CSRFError)
     def _csrf_error(err: CSRFError):

@@ -22,7 +22,8 @@ def index():
     """The role's home: the buildings in scope, searchable, each with its code colour."""
     form = BuildingSearchForm(request.args)
     query = scoped_buildings(current_user)
-    q = form.q.data.strip() if form.validate() and form.q.data else ""
+    valid = form.validate()
+    q = form.q.data.strip() if valid and form.q.data else ""
     if q:
         query = query.where(
             or_(
@@ -49,7 +50,11 @@ def index():
     else:
         query = query.order_by(last_at.is_not(None), last_at, Building.code)
     page = db.paginate(
-        query, page=form.page.data or 1, per_page=current_app.config["PAGE_SIZE"], error_out=False
+        query,
+        # An out-of-range page number is reported on the form, never sent to the database.
+        page=(form.page.data if valid else None) or 1,
+        per_page=current_app.config["PAGE_SIZE"],
+        error_out=False,
     )
     codes = building_codes(
         db.session, page.items, today=today, validity_days=validity_days(db.session, today)

@@ -173,7 +173,7 @@ def hazard_event(hazard_id: int):
         data = MultiDict(data.items(multi=True))
     if not data.get("version"):
         match = request.headers.get("If-Match", "").strip().strip('"')
-        if match.startswith("v") and match[1:].isdigit():
+        if match.startswith("v") and match[1:].isascii() and match[1:].isdigit():
             data["version"] = match[1:]
     action = data.get("action", "")
     if action not in ACTIONS:
@@ -227,9 +227,11 @@ def hazard_event(hazard_id: int):
 def _supervise(hazard: Hazard, data: MultiDict):
     form = NoticeFields(formdata=data, meta={"csrf": False})
     version = data.get("version", "")
-    if not form.validate() or not version.isdigit():
+    # ASCII digits only: "²".isdigit() is true, but int("²") fails.
+    valid_version = version.isascii() and version.isdigit()
+    if not form.validate() or not valid_version:
         errors = _form_errors(form)
-        if not version.isdigit():
+        if not valid_version:
             errors["version"] = ["缺少版本号（version）"]
         return _error(422, "invalid", "提交的数据有误", errors=errors)
     try:
