@@ -258,10 +258,11 @@ class Gunicorn:
                 stdout=out,
                 stderr=subprocess.STDOUT,
             )
-        deadline = time.monotonic() + 30
+        # A busy machine can take many seconds to boot the worker: wait, do not fail.
+        deadline = time.monotonic() + 90
         while time.monotonic() < deadline:
-            with contextlib.suppress(requests.ConnectionError):
-                if requests.get(self.base + "/healthz", timeout=5).ok:
+            with contextlib.suppress(requests.RequestException):
+                if requests.get(self.base + "/healthz", timeout=30).ok:
                     return
             time.sleep(0.1)
         self.stop()
