@@ -57,13 +57,25 @@ class _OpenHazard:
     status: str
 
 
+def district_tz() -> ZoneInfo:
+    """The district's time zone (``TIMEZONE``)."""
+    return ZoneInfo(current_app.config["TIMEZONE"])
+
+
 def local_today() -> date:
     """Today's date in the district's time zone."""
-    return datetime.now(ZoneInfo(current_app.config["TIMEZONE"])).date()
+    return datetime.now(district_tz()).date()
 
 
 def local_date(moment: datetime) -> date:
-    return moment.astimezone(ZoneInfo(current_app.config["TIMEZONE"])).date()
+    return moment.astimezone(district_tz()).date()
+
+
+def local_time(moment: datetime | None) -> str:
+    """A UTC timestamp as the district's local date and time, to the minute; "—" for none."""
+    if moment is None:
+        return "—"
+    return moment.astimezone(district_tz()).strftime("%Y-%m-%d %H:%M")
 
 
 def days_overdue(deadline: date | None, today: date) -> int:

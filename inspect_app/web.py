@@ -61,6 +61,11 @@ class _IdConverter(IntegerConverter):
         super().__init__(map, fixed_digits, min, max, signed)
 
 
+def _percent(value: float | None) -> str:
+    """A ratio as a percentage with one decimal; "—" for none."""
+    return "—" if value is None else f"{value * 100:.1f}%"
+
+
 def register_web(app: Flask) -> None:
     """Install error handlers, security headers and template helpers on ``app``."""
     app.url_map.converters["int"] = _IdConverter
@@ -108,9 +113,11 @@ def register_web(app: Flask) -> None:
 
     from . import labels
     from .auth import can
-    from .codes import local_date
+    from .codes import local_date, local_time
 
     app.jinja_env.filters["localdate"] = local_date
+    app.jinja_env.filters["localtime"] = local_time
+    app.jinja_env.filters["percent"] = _percent
 
     app.jinja_env.globals.update(
         labels=labels,

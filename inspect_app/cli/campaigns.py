@@ -25,13 +25,10 @@ def draw_spot_checks_command(area_code, seed, campaign_id, team, due, username) 
     """Draw the spot checks (部门抽查) of one street and print the draw and its seed."""
     import getpass
     from datetime import UTC, datetime
-    from zoneinfo import ZoneInfo
-
-    from flask import current_app
 
     from .. import sampling
     from ..campaigns import running_for
-    from ..codes import local_today
+    from ..codes import district_tz, local_today
     from ..models import Campaign
 
     street = db.session.scalar(select(Area).where(Area.code == area_code))
@@ -68,7 +65,7 @@ def draw_spot_checks_command(area_code, seed, campaign_id, team, due, username) 
             due_on=due.date() if due else None,
             now=datetime.now(UTC),
             today=today,
-            tz=ZoneInfo(current_app.config["TIMEZONE"]),
+            tz=district_tz(),
         )
     except sampling.SamplingError as err:
         db.session.rollback()
@@ -100,13 +97,12 @@ def draw_spot_checks_command(area_code, seed, campaign_id, team, due, username) 
 @with_appcontext
 def monthly_report_command(month: str, area_code: str | None, out: Path) -> None:
     """Write the monthly summary (工作小结) of MONTH for an area as an XLSX workbook."""
-    from zoneinfo import ZoneInfo
 
     from flask import current_app
     from sqlalchemy import true
 
     from .. import summaries
-    from ..codes import local_today
+    from ..codes import district_tz, local_today
 
     if area_code:
         node = db.session.scalar(select(Area).where(Area.code == area_code))
@@ -125,7 +121,7 @@ def monthly_report_command(month: str, area_code: str | None, out: Path) -> None
             node=node,
             scope=true(),
             today=today,
-            tz=ZoneInfo(current_app.config["TIMEZONE"]),
+            tz=district_tz(),
             rebound_days=int(current_app.config.get("REBOUND_DAYS", 90)),
         )
     except summaries.SummaryError as err:

@@ -43,6 +43,7 @@ from .rollups import (
     child_level,
     plus_days,
     rebound_condition,
+    rebound_days,
     rollup,
 )
 from .rows import (
@@ -74,6 +75,7 @@ __all__ = [
     "path_names",
     "plus_days",
     "rebound_condition",
+    "rebound_days",
     "rebound_of",
     "rebounds_after",
     "rollup",

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field, fields
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+from flask import current_app
 from sqlalchemy import (
     Select,
     and_,
@@ -43,6 +44,11 @@ HAZARD_METRICS = (
     "supervised",
     "rebound",
 )
+
+
+def rebound_days() -> int:
+    """The running app's ``REBOUND_DAYS`` (default ``DEFAULT_REBOUND_DAYS``)."""
+    return int(current_app.config.get("REBOUND_DAYS", DEFAULT_REBOUND_DAYS))
 
 
 class LedgerError(ValueError):

@@ -1,5 +1,4 @@
 from datetime import datetime, time
-from zoneinfo import ZoneInfo
 
 from flask import Blueprint, current_app, render_template, request
 from flask_login import current_user
@@ -9,7 +8,7 @@ from forms.search import BuildingSearchForm
 
 from ..auth import building_or_404, require, scoped_buildings
 from ..campaigns import current_campaign, validity_days
-from ..codes import building_code, building_codes, days_overdue, local_today
+from ..codes import building_code, building_codes, days_overdue, district_tz, local_today
 from ..db import db
 from ..models import Building, Hazard, Inspection
 
@@ -43,9 +42,7 @@ def index():
         .scalar_subquery()
     )
     if campaign is not None:
-        start = datetime.combine(
-            campaign.starts_on, time(), ZoneInfo(current_app.config["TIMEZONE"])
-        )
+        start = datetime.combine(campaign.starts_on, time(), district_tz())
         query = query.order_by(func.coalesce(last_at >= start, False), Building.code)
     else:
         query = query.order_by(last_at.is_not(None), last_at, Building.code)

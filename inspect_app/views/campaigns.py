@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 from decimal import Decimal
-from zoneinfo import ZoneInfo
 
 from flask import (
     Blueprint,
@@ -58,35 +57,15 @@ from ..campaigns import (
     seed_phases,
 )
 from ..checklists import current_checklist
-from ..codes import local_today
+from ..codes import district_tz, local_today
 from ..db import db
-from ..ledger import DEFAULT_REBOUND_DAYS
+from ..ledger import rebound_days
 from ..models import Area, Building, Campaign, Checklist, Hazard, Inspection
 from .formtools import attach_errors
 
 bp = Blueprint("campaigns", __name__)
 
 PER_PAGE = 50
-
-
-def district_tz() -> ZoneInfo:
-    return ZoneInfo(current_app.config["TIMEZONE"])
-
-
-def rebound_days() -> int:
-    return int(current_app.config.get("REBOUND_DAYS", DEFAULT_REBOUND_DAYS))
-
-
-@bp.app_template_filter("pct")
-def _pct(value: float | None) -> str:
-    return "—" if value is None else f"{value * 100:.1f}%"
-
-
-@bp.app_template_filter("district_time")
-def _district_time(moment: datetime | None) -> str:
-    if moment is None:
-        return "—"
-    return moment.astimezone(district_tz()).strftime("%Y-%m-%d %H:%M")
 
 
 # ---------------------------------------------------------------------------------------------

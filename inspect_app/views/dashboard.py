@@ -6,11 +6,9 @@ from __future__ import annotations
 
 import tempfile
 from urllib.parse import quote
-from zoneinfo import ZoneInfo
 
 from flask import (
     Blueprint,
-    current_app,
     jsonify,
     redirect,
     render_template,
@@ -34,23 +32,15 @@ from ..auth import (
     ledger_area_or_404,
     require,
 )
-from ..codes import local_today
+from ..codes import district_tz, local_today
 from ..db import db
-from ..ledger import DEFAULT_REBOUND_DAYS, LedgerError
+from ..ledger import LedgerError, rebound_days
 from ..models import Area, Campaign
 
 bp = Blueprint("dashboard", __name__)
 api = Blueprint("dashboard_api", __name__, url_prefix="/api/v1")
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-
-
-def district_tz() -> ZoneInfo:
-    return ZoneInfo(current_app.config["TIMEZONE"])
-
-
-def rebound_days() -> int:
-    return int(current_app.config.get("REBOUND_DAYS", DEFAULT_REBOUND_DAYS))
 
 
 class BadRequest(Exception):

@@ -3,8 +3,6 @@ read, and choose e-mail delivery. The header's unread count comes from here too.
 
 from __future__ import annotations
 
-from zoneinfo import ZoneInfo
-
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
@@ -13,16 +11,10 @@ from forms.webhooks import EmailSettingsForm
 
 from .. import notifications
 from ..auth import notification_or_404
+from ..codes import local_time
 from ..db import db
 
 bp = Blueprint("inbox", __name__)
-
-
-def local_time(moment) -> str:
-    """A UTC timestamp as the district's local date and time, to the minute."""
-    if moment is None:
-        return ""
-    return moment.astimezone(ZoneInfo(current_app.config["TIMEZONE"])).strftime("%Y-%m-%d %H:%M")
 
 
 @bp.app_context_processor

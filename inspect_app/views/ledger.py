@@ -5,13 +5,10 @@ from __future__ import annotations
 
 import tempfile
 from dataclasses import dataclass, field
-from datetime import datetime
-from zoneinfo import ZoneInfo
 
 from flask import (
     Blueprint,
     Response,
-    current_app,
     render_template,
     request,
     send_file,
@@ -25,9 +22,10 @@ from forms.ledger import LedgerFilterForm
 
 from .. import exports, ledger, major_hazards
 from ..auth import building_scope, ledger_area_or_404, require
-from ..codes import days_overdue, local_today
+from ..codes import days_overdue, district_tz, local_today
 from ..db import db
 from ..labels import CATEGORY
+from ..ledger import rebound_days
 from ..models import Area, Building, Campaign
 
 bp = Blueprint("ledger", __name__)
@@ -35,14 +33,6 @@ bp = Blueprint("ledger", __name__)
 ROWS_PER_PAGE = 200
 HAZARDS_PER_PAGE = 50
 DATE_MESSAGE = "日期格式应为 年-月-日，例如 2026-11-20"
-
-
-def district_tz() -> ZoneInfo:
-    return ZoneInfo(current_app.config["TIMEZONE"])
-
-
-def rebound_days() -> int:
-    return int(current_app.config.get("REBOUND_DAYS", ledger.DEFAULT_REBOUND_DAYS))
 
 
 @dataclass
@@ -308,15 +298,3 @@ def ledger_url(endpoint: str, req: LedgerRequest, **changes) -> str:
         args["area"] = req.node.code
     args.update({k: (None if v is None else str(v)) for k, v in changes.items()})
     return url_for(endpoint, **{k: v for k, v in args.items() if v not in (None, "")})
-
-
-@bp.app_template_filter("percent")
-def _percent(value: float | None) -> str:
-    return "—" if value is None else f"{value * 100:.1f}%"
-
-
-@bp.app_template_filter("localtime")
-def _localtime(moment: datetime | None) -> str:
-    if moment is None:
-        return "—"
-    return moment.astimezone(district_tz()).strftime("%Y-%m-%d %H:%M")

@@ -18,13 +18,14 @@ from forms.hazards import NoticeFields
 
 from .. import hazards, ledger, major_hazards, supervisions
 from ..auth import hazard_or_404, may_transition, require
-from ..codes import days_overdue, local_today
+from ..codes import days_overdue, district_tz, local_today
 from ..db import db
+from ..ledger import rebound_days
 from ..models import Building, Hazard, HazardEvent, Photo
 from ..web import csrf
 from .api import _form_errors, flatten
 from .hazards import FORMS, PhotoProblem, current_state, perform, resolve_refs, store_uploads
-from .ledger import district_tz, hazard_query, make_rollup, parse_request, rebound_days
+from .ledger import hazard_query, make_rollup, parse_request
 
 bp = Blueprint("ledger_api", __name__, url_prefix="/api/v1")
 csrf.exempt(bp)

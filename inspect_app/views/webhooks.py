@@ -12,10 +12,9 @@ from forms.webhooks import EVENTS, WebhookForm
 
 from .. import webhooks
 from ..auth import require, webhook_or_404, webhook_scope
-from ..codes import local_today
+from ..codes import local_time, local_today
 from ..db import db
 from ..models import Webhook, WebhookDelivery
-from .inbox import local_time
 
 bp = Blueprint("webhooks", __name__, url_prefix="/admin/webhooks")
 
