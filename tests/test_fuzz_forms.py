@@ -600,3 +600,17 @@ def test_a_nul_character_in_a_form_is_a_400(app, district):
     response = browser.post("/admin/areas", [("name", "a\x00b"), ("csrf_token", browser.token)])
     assert response.status_code == 400
     assert has_message(response.get_data(as_text=True))
+
+
+def test_unicode_digits_in_ids_are_refused_not_a_500(app, district):
+    """``"²".isdigit()`` is true but ``int("²")`` fails: ids and versions read from forms and
+    query strings are checked as ASCII digits."""
+    from .test_hazard_transitions import add_hazard
+
+    building = district["buildings"]["S1G1"]
+    add_hazard(app, building)  # an open hazard: the plan page offers to list it for supervision
+    browser = Browser(app, "fire")
+    page = browser.get(f"/buildings/{building.id}/plan", query_string={"supervise": "²"})
+    assert page.status_code == 200
+    for url in ("/posters", "/posters.pdf"):
+        assert browser.get(url, query_string={"area": "²"}).status_code < 500

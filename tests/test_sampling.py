@@ -104,7 +104,8 @@ def test_seed_input_is_a_whole_number_in_range():
     assert sampling.parse_seed(" 42 ") == 42
     assert sampling.parse_seed("") is None and sampling.parse_seed(None) is None
     assert sampling.parse_seed(str(sampling.MAX_SEED)) == sampling.MAX_SEED
-    for bad in ("-1", "1.5", "abc", str(sampling.MAX_SEED + 1)):
+    # "²" passes str.isdigit() but not int(): it was a 500, not a message.
+    for bad in ("-1", "1.5", "abc", str(sampling.MAX_SEED + 1), "²"):
         with pytest.raises(sampling.SamplingError, match="随机种子"):
             sampling.parse_seed(bad)
 

@@ -88,7 +88,7 @@ def parse_seed(value: str | int | None) -> int | None:
     if value is None or (isinstance(value, str) and not value.strip()):
         return None
     text = str(value).strip()
-    if not text.isdigit() or len(text) > 20 or int(text) > MAX_SEED:
+    if not (text.isascii() and text.isdigit()) or len(text) > 20 or int(text) > MAX_SEED:
         raise SamplingError("随机种子应为 0 到 18446744073709551615 之间的整数", "seed")
     return int(text)
 

@@ -1,7 +1,14 @@
-"""Putting domain errors back on WTForms fields, by field name."""
+"""Putting domain errors back on WTForms fields, by field name; reading ids from form values."""
 
 from wtforms import Form
 from wtforms.fields import Field
+
+
+def digits(value) -> bool:
+    """Whether ``value`` is a non-empty run of ASCII digits, safe for ``int()`` (``str.isdigit``
+    also accepts "²" and other digits that ``int()`` refuses)."""
+    text = str(value or "")
+    return text.isascii() and text.isdigit()
 
 
 def _walk(fields):

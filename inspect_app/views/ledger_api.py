@@ -24,6 +24,7 @@ from ..ledger import rebound_days
 from ..models import Building, Hazard, HazardEvent, Photo
 from ..web import csrf
 from .api import _form_errors, flatten
+from .formtools import digits
 from .hazards import FORMS, PhotoProblem, current_state, perform, resolve_refs, store_uploads
 from .ledger import hazard_query, make_rollup, parse_request
 
@@ -174,7 +175,7 @@ def hazard_event(hazard_id: int):
         data = MultiDict(data.items(multi=True))
     if not data.get("version"):
         match = request.headers.get("If-Match", "").strip().strip('"')
-        if match.startswith("v") and match[1:].isascii() and match[1:].isdigit():
+        if match.startswith("v") and digits(match[1:]):
             data["version"] = match[1:]
     action = data.get("action", "")
     if action not in ACTIONS:
@@ -228,8 +229,7 @@ def hazard_event(hazard_id: int):
 def _supervise(hazard: Hazard, data: MultiDict):
     form = NoticeFields(formdata=data, meta={"csrf": False})
     version = data.get("version", "")
-    # ASCII digits only: "²".isdigit() is true, but int("²") fails.
-    valid_version = version.isascii() and version.isdigit()
+    valid_version = digits(version)
     if not form.validate() or not valid_version:
         errors = _form_errors(form)
         if not valid_version:

@@ -29,6 +29,7 @@ from ..campaigns import validity_days
 from ..codes import building_code, days_overdue, local_today
 from ..db import db
 from ..models import OPEN_STATUSES, Building, Hazard, HazardEvent, Photo, Supervision
+from .formtools import digits
 
 bp = Blueprint("plans", __name__)
 
@@ -118,7 +119,7 @@ def render_plan(building: Building, *, forms=None, message=None, status=200):
     if can(current_user, "manage_supervision") and "supervise" not in forms:
         listed = supervisions.listable(db.session, building)
         if listed:
-            preselect = {int(x) for x in request.args.getlist("supervise") if x.isdigit()}
+            preselect = {int(x) for x in request.args.getlist("supervise") if digits(x)}
             forms["supervise"] = _supervise_form(building, listed, preselect)
     if forms.get("supervise") is not None and not forms["supervise"].hazards.choices:
         listed = supervisions.listable(db.session, building)
@@ -164,7 +165,7 @@ def _parse_choices(values: list[str]) -> list[tuple[int, int]] | None:
     out = []
     for value in values:
         hid, _, version = value.partition(":")
-        if not (hid.isdigit() and version.isdigit()):
+        if not (digits(hid) and digits(version)):
             return None
         out.append((int(hid), int(version)))
     return out

@@ -19,6 +19,7 @@ from ..codes import local_today
 from ..db import db
 from ..models import Area, Building
 from ..public import rotate_token
+from .formtools import digits
 
 bp = Blueprint("posters", __name__)
 
@@ -119,7 +120,7 @@ def _batch_buildings(form: BatchPostersForm):
     query = scoped_buildings(current_user)
     title = _("全部楼栋")
     if form.area.data:
-        if not form.area.data.isdigit():
+        if not digits(form.area.data):
             abort(404)
         area = area_or_404(current_user, int(form.area.data))
         query = query.where(
