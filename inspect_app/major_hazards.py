@@ -440,6 +440,9 @@ def flagged_buildings(
     return out[:limit]
 
 
+NOT_FLAGGED = "该楼栋当前未被标记为待判定的疑似重大火灾隐患（可能已判定，或隐患已销号），无需判定"
+
+
 class ReviewError(Exception):
     """The decision cannot be recorded (nothing is flagged any more, or a stale view)."""
 
@@ -464,7 +467,7 @@ def decide(
         raise ValueError(decision)
     assessment = assess_building(session, building)
     if not assessment.suspected:
-        raise ReviewError("该楼栋当前未被标记为疑似重大火灾隐患（可能隐患已销号），无需判定")
+        raise ReviewError(NOT_FLAGGED)
     if set(seen) != set(assessment.element_codes):
         raise ReviewError("判定要素已发生变化，请核对最新的要素后重新提交")
     if decision == "confirmed" and supervision is None:

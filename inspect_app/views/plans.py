@@ -250,6 +250,10 @@ def review(building_id: int, decision: str):
     building = building_or_404(current_user, building_id)
     if decision not in ("confirm", "dismiss"):
         abort(404)
+    # Decided meanwhile (or never flagged): the page has no form left to show errors on.
+    assessment = major_hazards.assess_building(db.session, building)
+    if not assessment.flagged:
+        return render_plan(building, message=major_hazards.NOT_FLAGGED, status=409)
     form = ConfirmForm(prefix="confirm") if decision == "confirm" else DismissForm(prefix="dismiss")
     if not form.validate_on_submit():
         return render_plan(building, forms={decision: form}, status=422)
@@ -257,7 +261,6 @@ def review(building_id: int, decision: str):
     try:
         supervision = None
         if decision == "confirm":
-            assessment = major_hazards.assess_building(db.session, building)
             if set(seen) != set(assessment.element_codes):
                 raise major_hazards.ReviewError("判定要素已发生变化，请核对最新的要素后重新提交")
             flagged = db.session.scalars(

@@ -269,6 +269,8 @@ def decide(change_id: int):
     item = change_or_404(current_user, change_id)
     form = DecisionForm()
     if not form.validate_on_submit() or not (form.accept.data or form.reject.data):
+        if not form.errors:
+            form.form_errors.append(_("请选择：采纳，或退回"))
         return _render_change(item, form, 422)
     try:
         if form.accept.data:

@@ -84,6 +84,9 @@ def _already(report, confirm, dismiss):
 def confirm(report_id: int):
     report = report_or_404(current_user, report_id)
     confirm_form, dismiss_form = _forms(report)
+    # Decided meanwhile: its forms are gone from the page, so field errors would show nowhere.
+    if report.status != "new":
+        return _already(report, confirm_form, dismiss_form)
     if not confirm_form.validate_on_submit():
         return _page(report, confirm_form, dismiss_form, 422)
     today = local_today()
@@ -122,6 +125,8 @@ def confirm(report_id: int):
 def dismiss(report_id: int):
     report = report_or_404(current_user, report_id)
     confirm_form, dismiss_form = _forms(report)
+    if report.status != "new":
+        return _already(report, confirm_form, dismiss_form)
     if not dismiss_form.validate_on_submit():
         return _page(report, confirm_form, dismiss_form, 422)
     try:
