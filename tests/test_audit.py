@@ -6,15 +6,8 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
 import re
-import signal
-import socket
-import subprocess
-import sys
-import time
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
 import requests
@@ -26,9 +19,8 @@ from inspect_app.db import db
 from inspect_app.models import Building, Hazard, User
 
 from .conftest import PASSWORD, csrf_from, login
+from .gunicorn_server import Gunicorn, app_env
 from .test_hazard_transitions import add_hazard, post, today
-
-ROOT = Path(__file__).resolve().parent.parent
 
 
 @pytest.fixture
@@ -229,56 +221,6 @@ def test_command_line_changes_name_the_command(app, district, audit_log):
 # ---------------------------------------------------------------------------------------------
 
 
-class Gunicorn:
-    """gunicorn serving the app on the test database with its access log on, every byte it
-    prints kept in ``log``."""
-
-    def __init__(self, app, log: Path):
-        self.sock = socket.create_server(("127.0.0.1", 0))
-        self.base = f"http://127.0.0.1:{self.sock.getsockname()[1]}"
-        self.log = log
-        env = {
-            **os.environ,
-            "INSPECT_DATABASE_URL": app.config["SQLALCHEMY_DATABASE_URI"],
-            "INSPECT_SECRET_KEY": app.config["SECRET_KEY"],
-            "INSPECT_PHOTO_DIR": app.config["PHOTO_DIR"],
-        }
-        with log.open("wb") as out:
-            self.proc = subprocess.Popen(
-                [
-                    *(sys.executable, "-m", "gunicorn", "--workers", "1", "--threads", "2"),
-                    *("--bind", f"fd://{self.sock.fileno()}", "--access-logfile", "-"),
-                    *("--log-level", "debug"),
-                    "inspect_app:create_app()",
-                ],
-                pass_fds=(self.sock.fileno(),),
-                start_new_session=True,
-                env=env,
-                cwd=ROOT,
-                stdout=out,
-                stderr=subprocess.STDOUT,
-            )
-        # A busy machine can take many seconds to boot the worker: wait, do not fail.
-        deadline = time.monotonic() + 90
-        while time.monotonic() < deadline:
-            with contextlib.suppress(requests.RequestException):
-                if requests.get(self.base + "/healthz", timeout=30).ok:
-                    return
-            time.sleep(0.1)
-        self.stop()
-        raise RuntimeError(f"gunicorn did not start:\n{log.read_text()}")
-
-    def stop(self) -> None:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(self.proc.pid, signal.SIGTERM)
-        try:
-            self.proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            os.killpg(self.proc.pid, signal.SIGKILL)
-            self.proc.wait()
-        self.sock.close()
-
-
 def _csrf(session: requests.Session, url: str) -> str:
     match = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', session.get(url).text)
     assert match, url
@@ -293,7 +235,11 @@ def test_a_real_server_never_prints_passwords_tokens_or_session_data(app, distri
         db.session.commit()
         inspector_id = inspector.id
         password_hash = inspector.password_hash
-    server = Gunicorn(app, tmp_path / "server.log")
+    server = Gunicorn(
+        app_env(app),
+        tmp_path / "server.log",
+        options=("--access-logfile", "-", "--log-level", "debug"),
+    ).start()
     try:
         browser = requests.Session()
         token = _csrf(browser, server.base + "/login")
@@ -332,7 +278,7 @@ def test_a_real_server_never_prints_passwords_tokens_or_session_data(app, distri
         )
         browser.post(server.base + "/logout", data={"csrf_token": _csrf(browser, page)})
     finally:
-        server.stop()
+        server.close()
     output = server.log.read_text(encoding="utf-8", errors="replace")
     audit_lines = [json.loads(line) for line in output.splitlines() if line.startswith("{")]
     assert any(line["event"] == "login" and line["actor"] == "admin" for line in audit_lines)

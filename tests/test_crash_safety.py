@@ -16,13 +16,9 @@ Where each kill landed is printed (``pytest -s``); the assertions hold wherever 
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
-import http.client
 import io
-import json
 import os
-import signal
 import socket
 import subprocess
 import sys
@@ -55,7 +51,8 @@ from inspect_app.models import (
 from inspect_app.photo_stores import LocalPhotoStore
 from inspect_app.thresholds import evaluate
 
-ROOT = Path(__file__).resolve().parent.parent
+from .gunicorn_server import ROOT, Gunicorn, app_env
+
 # Large enough that decoding and normalising the photos is most of a submission's time.
 PHOTO_SIZE = (3000, 2250)
 CANDIDATES = [Decimal(v) for v in ("0", "0.3", "0.4", "0.5", "1", "2", "5", "10", "50", "100")]
@@ -80,99 +77,6 @@ KILL_POINTS = [
 
 
 # --- the server -------------------------------------------------------------------------------
-
-
-class Server:
-    """gunicorn serving ``inspect_app:create_app()`` on a socket this process keeps bound, so a
-    restarted server answers on the same port; ``kill`` is SIGKILL to its whole process group."""
-
-    def __init__(self, env: dict[str, str], log: Path):
-        self.sock = socket.create_server(("127.0.0.1", 0), backlog=64)
-        self.port = self.sock.getsockname()[1]
-        self.env = {**os.environ, **env}
-        self.log = log
-        self.proc: subprocess.Popen | None = None
-
-    def launch(self) -> None:
-        with self.log.open("ab") as out:
-            self.proc = subprocess.Popen(
-                [
-                    *(sys.executable, "-m", "gunicorn"),
-                    *("--workers", "1", "--threads", "2"),
-                    *("--bind", f"fd://{self.sock.fileno()}", "--preload"),
-                    *("--log-level", "warning"),
-                    "inspect_app:create_app()",
-                ],
-                pass_fds=(self.sock.fileno(),),
-                start_new_session=True,
-                env=self.env,
-                cwd=ROOT,
-                stdout=out,
-                stderr=subprocess.STDOUT,
-            )
-
-    def wait_ready(self, timeout: float = 60) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"gunicorn exited:\n{self.log.read_text()[-4000:]}")
-            try:
-                if self.request("GET", "/healthz")[0] == 200:
-                    return
-            except OSError:
-                pass
-            time.sleep(0.05)
-        raise RuntimeError(f"gunicorn did not answer /healthz:\n{self.log.read_text()[-4000:]}")
-
-    def request(self, method: str, path: str, body: bytes | None = None, headers=None):
-        """One request on a new connection: (status, parsed JSON or raw bytes)."""
-        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=60)
-        try:
-            conn.request(method, path, body=body, headers=headers or {})
-            response = conn.getresponse()
-            data = response.read()
-        finally:
-            conn.close()
-        if response.getheader("Content-Type", "").startswith("application/json"):
-            return response.status, json.loads(data)
-        return response.status, data
-
-    def kill(self) -> None:
-        """SIGKILL the master and its workers at once, and wait until none of them runs."""
-        pgid = self.proc.pid
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(pgid, signal.SIGKILL)
-        self.proc.wait()
-        _wait_group_gone(pgid)
-
-    def close(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.kill()
-        self.sock.close()
-
-
-def _wait_group_gone(pgid: int, timeout: float = 10) -> None:
-    """Wait until no process of group ``pgid`` is alive. Zombies count as gone: a killed
-    worker is reaped by whoever adopted it, and its sockets and files are closed already."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        alive = False
-        for entry in os.scandir("/proc"):
-            if not entry.name.isdigit():
-                continue
-            try:
-                stat = Path(entry.path, "stat").read_text()
-            except OSError:
-                continue
-            # Fields after the command (which may hold spaces): state, ppid, pgrp, ...
-            state, _ppid, pgrp = stat.rsplit(")", 1)[1].split()[:3]
-            if int(pgrp) == pgid and state != "Z":
-                alive = True
-                break
-        if not alive:
-            return
-        time.sleep(0.01)
-    raise RuntimeError(f"process group {pgid} still alive after SIGKILL")
 
 
 # --- what is submitted ------------------------------------------------------------------------
@@ -334,7 +238,7 @@ def store_listing(root: Path) -> tuple[set[str], set[str]]:
 
 
 def send_and_kill(
-    server: Server, site: Site, sub: Submission, point, full: float, photo_root: Path, engine
+    server: Gunicorn, site: Site, sub: Submission, point, full: float, photo_root: Path, engine
 ) -> Outcome:
     """Send ``sub`` on a raw socket and SIGKILL the server at ``point``."""
     out = Outcome(point)
@@ -416,7 +320,7 @@ def send_and_kill(
 # --- what must hold after a restart -----------------------------------------------------------
 
 
-def post(server: Server, site: Site, sub: Submission):
+def post(server: Gunicorn, site: Site, sub: Submission):
     return server.request(
         "POST",
         f"/api/v1/buildings/{site.code}/inspections",
@@ -503,14 +407,10 @@ def test_sigkill_mid_submission_leaves_all_or_nothing_and_the_sweep_clears_the_r
 ):
     photo_root = tmp_path / "photos"
     store = LocalPhotoStore(photo_root)
-    server = Server(
-        {
-            "INSPECT_DATABASE_URL": app.config["SQLALCHEMY_DATABASE_URI"],
-            "INSPECT_SECRET_KEY": app.config["SECRET_KEY"],
-            "INSPECT_PHOTO_DIR": str(photo_root),
-            "INSPECT_TIMEZONE": app.config["TIMEZONE"],
-        },
+    server = Gunicorn(
+        {**app_env(app), "INSPECT_PHOTO_DIR": str(photo_root)},
         tmp_path / "server.log",
+        backlog=64,
     )
     server.launch()
     images = Photos(site.photos)

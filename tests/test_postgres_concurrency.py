@@ -9,21 +9,12 @@ is the engine's rule; ``scripts/test.sh`` runs this on PostgreSQL.
 
 from __future__ import annotations
 
-import contextlib
-import http.client
 import io
 import json
-import os
-import signal
-import socket
-import subprocess
-import sys
 import threading
-import time
 import uuid
 from collections.abc import Callable
 from decimal import Decimal
-from pathlib import Path
 
 import pytest
 from PIL import Image
@@ -49,6 +40,7 @@ from inspect_app.photo_stores import store_from_config
 from inspect_app.thresholds import evaluate
 
 from .conftest import PG_URL
+from .gunicorn_server import Gunicorn, app_env
 
 pytestmark = pytest.mark.skipif(
     not PG_URL, reason="needs PostgreSQL (INSPECT_TEST_DATABASE_URL; scripts/test.sh sets it)"
@@ -56,85 +48,21 @@ pytestmark = pytest.mark.skipif(
 
 WORKERS = 3
 THREADS = 8
-ROOT = Path(__file__).resolve().parent.parent
 CANDIDATES = [Decimal(v) for v in ("0", "0.3", "0.4", "0.5", "1", "2", "5", "10", "50", "100")]
-
-
-class Server:
-    """A gunicorn serving ``inspect_app:create_app()`` on a socket this process bound."""
-
-    def __init__(self, app, log: Path):
-        self.sock = socket.create_server(("127.0.0.1", 0), backlog=256)
-        self.port = self.sock.getsockname()[1]
-        self.log = log
-        env = {
-            **os.environ,
-            "INSPECT_DATABASE_URL": app.config["SQLALCHEMY_DATABASE_URI"],
-            "INSPECT_SECRET_KEY": app.config["SECRET_KEY"],
-            "INSPECT_PHOTO_DIR": app.config["PHOTO_DIR"],
-            "INSPECT_TIMEZONE": app.config["TIMEZONE"],
-        }
-        with log.open("wb") as out:
-            # The socket is handed over (fd://) rather than a port picked and released, so no
-            # other process can take the port in between.
-            self.proc = subprocess.Popen(
-                [
-                    *(sys.executable, "-m", "gunicorn"),
-                    *("--workers", str(WORKERS), "--threads", str(THREADS)),
-                    *("--bind", f"fd://{self.sock.fileno()}", "--preload"),
-                    *("--graceful-timeout", "5", "--log-level", "warning"),
-                    "inspect_app:create_app()",
-                ],
-                pass_fds=(self.sock.fileno(),),
-                start_new_session=True,
-                env=env,
-                cwd=ROOT,
-                stdout=out,
-                stderr=subprocess.STDOUT,
-            )
-        self._wait_ready()
-
-    def _wait_ready(self, timeout: float = 30) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"gunicorn exited:\n{self.log.read_text()}")
-            try:
-                if self.request("GET", "/healthz")[0] == 200:
-                    return
-            except OSError:
-                pass
-            time.sleep(0.1)
-        self.stop()
-        raise RuntimeError(f"gunicorn did not answer /healthz:\n{self.log.read_text()}")
-
-    def request(self, method: str, path: str, body: bytes | None = None, headers=None):
-        """One request on a new connection: (status, parsed JSON or raw bytes)."""
-        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=60)
-        try:
-            conn.request(method, path, body=body, headers=headers or {})
-            response = conn.getresponse()
-            data = response.read()
-        finally:
-            conn.close()
-        if response.getheader("Content-Type", "").startswith("application/json"):
-            return response.status, json.loads(data)
-        return response.status, data
-
-    def stop(self) -> None:
-        # The whole process group at once: the tests are over and nothing needs draining, and
-        # a graceful stop costs seconds of gunicorn's worker polling.
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(self.proc.pid, signal.SIGKILL)
-        self.proc.wait()
-        self.sock.close()
 
 
 @pytest.fixture(scope="module")
 def server(_app, tmp_path_factory):
-    srv = Server(_app, tmp_path_factory.mktemp("gunicorn") / "server.log")
+    # Several workers with several threads each, as the README's production recipe says.
+    srv = Gunicorn(
+        app_env(_app),
+        tmp_path_factory.mktemp("gunicorn") / "server.log",
+        workers=WORKERS,
+        threads=THREADS,
+        options=("--preload", "--graceful-timeout", "5", "--log-level", "warning"),
+    ).start()
     yield srv
-    srv.stop()
+    srv.close()
 
 
 def in_parallel(n: int, call: Callable[[int], object]) -> list:
