@@ -27,7 +27,7 @@ from sqlalchemy.orm import Session
 
 from . import photo_stores, photos
 from .checklists import applies, current_checklist
-from .models import USES, Area, Building, BuildingChange, ChecklistItem, Photo, User, utcnow
+from .models import USES, Area, Building, BuildingChange, ChecklistItem, User, utcnow
 
 # Facts a person on site may propose, in the order the form shows them.
 FIELD_KINDS: dict[str, str] = {
@@ -232,19 +232,7 @@ def propose(
     session.flush()
     for p in processed:
         store.put(p.sha256, p.data, p.thumb)
-        session.add(
-            Photo(
-                sha256=p.sha256,
-                width=p.width,
-                height=p.height,
-                size_bytes=len(p.data),
-                taken_at=p.taken_at,
-                latitude=p.latitude,
-                longitude=p.longitude,
-                uploaded_by_id=user.id,
-                building_change_id=change.id,
-            )
-        )
+        session.add(photos.photo_row(p, uploaded_by_id=user.id, building_change_id=change.id))
     session.flush()
     return change, True
 

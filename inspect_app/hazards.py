@@ -15,6 +15,7 @@ from flask import current_app
 from sqlalchemy.orm import Session
 
 from .models import Building, Campaign, ChecklistItem, Finding, Hazard, HazardEvent, User, utcnow
+from .photos import link_reference
 
 DEFAULT_DEADLINE_DAYS = {"minor": 7, "general": 30, "major": 90}
 
@@ -255,28 +256,10 @@ def link_photos(
 ) -> None:
     """Attach ``photos`` to ``hazard`` and ``event``; a photo already documenting something
     else gets a new row for the same file (rows are cheap, files are shared by sha256)."""
-    from .models import Photo
-
     for photo in photos:
-        if photo.is_pending:
-            photo.hazard_id = hazard.id
-            photo.event_id = event.id
-        else:
-            session.add(
-                Photo(
-                    sha256=photo.sha256,
-                    content_type=photo.content_type,
-                    width=photo.width,
-                    height=photo.height,
-                    size_bytes=photo.size_bytes,
-                    taken_at=photo.taken_at,
-                    latitude=photo.latitude,
-                    longitude=photo.longitude,
-                    uploaded_by_id=user.id,
-                    hazard_id=hazard.id,
-                    event_id=event.id,
-                )
-            )
+        link_reference(
+            session, photo, uploaded_by_id=user.id, hazard_id=hazard.id, event_id=event.id
+        )
     session.flush()
 
 

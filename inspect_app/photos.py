@@ -367,6 +367,49 @@ def _fraction(value: Any) -> Fraction | None:
     return top / bottom
 
 
+def photo_row(processed: Processed, **columns):
+    """A ``Photo`` row for a processed upload: the file's digest, size and private metadata,
+    plus ``columns`` (the uploader, the purpose, what it documents)."""
+    from .models import Photo
+
+    return Photo(
+        sha256=processed.sha256,
+        width=processed.width,
+        height=processed.height,
+        size_bytes=len(processed.data),
+        taken_at=processed.taken_at,
+        latitude=processed.latitude,
+        longitude=processed.longitude,
+        **columns,
+    )
+
+
+def link_reference(session, photo, *, uploaded_by_id: int, **links) -> None:
+    """Point an earlier upload at ``links`` (``finding=``, ``hazard=``, ``event=``…): the row
+    itself while it is pending; once it documents something else, a new row for the same file
+    (rows are cheap, files are shared by sha256)."""
+    if photo.is_pending:
+        for key, value in links.items():
+            setattr(photo, key, value)
+        return
+    from .models import Photo
+
+    session.add(
+        Photo(
+            sha256=photo.sha256,
+            content_type=photo.content_type,
+            width=photo.width,
+            height=photo.height,
+            size_bytes=photo.size_bytes,
+            taken_at=photo.taken_at,
+            latitude=photo.latitude,
+            longitude=photo.longitude,
+            uploaded_by_id=uploaded_by_id,
+            **links,
+        )
+    )
+
+
 def upload_pending(
     session, *, store: photo_stores.PhotoStore, user, raw: bytes, max_pixels: int
 ) -> tuple[Any, bool]:
@@ -390,16 +433,7 @@ def upload_pending(
     store.put(processed.sha256, processed.data, processed.thumb)
     if existing is not None:
         return existing, False
-    photo = Photo(
-        sha256=processed.sha256,
-        width=processed.width,
-        height=processed.height,
-        size_bytes=len(processed.data),
-        taken_at=processed.taken_at,
-        latitude=processed.latitude,
-        longitude=processed.longitude,
-        uploaded_by_id=user.id,
-    )
+    photo = photo_row(processed, uploaded_by_id=user.id)
     session.add(photo)
     session.flush()
     return photo, True

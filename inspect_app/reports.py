@@ -18,7 +18,7 @@ from sqlalchemy import update
 from sqlalchemy.orm import Session
 
 from . import hazards, photo_stores, photos
-from .models import Building, Hazard, Photo, Report, User, utcnow
+from .models import Building, Hazard, Report, User, utcnow
 
 MAX_PHOTOS = 3
 
@@ -91,19 +91,7 @@ def submit(
     session.flush()
     for p in processed:
         store.put(p.sha256, p.data, p.thumb)
-        session.add(
-            Photo(
-                sha256=p.sha256,
-                width=p.width,
-                height=p.height,
-                size_bytes=len(p.data),
-                purpose="report",
-                taken_at=p.taken_at,
-                latitude=p.latitude,
-                longitude=p.longitude,
-                report_id=report.id,
-            )
-        )
+        session.add(photos.photo_row(p, purpose="report", report_id=report.id))
     session.flush()
     return report
 

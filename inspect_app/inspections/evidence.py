@@ -126,35 +126,6 @@ def attach(session, name, uploads, refs, user, **links) -> None:
     ``links`` (``finding=``, ``hazard=``, ``event=``). Relationships, not ids, so that nothing
     needs a flush until the whole inspection is written."""
     for u in uploads.get(name, ()):
-        p = u.processed
-        session.add(
-            Photo(
-                sha256=p.sha256,
-                width=p.width,
-                height=p.height,
-                size_bytes=len(p.data),
-                taken_at=p.taken_at,
-                latitude=p.latitude,
-                longitude=p.longitude,
-                uploaded_by_id=user.id,
-                **links,
-            )
-        )
+        session.add(photos.photo_row(u.processed, uploaded_by_id=user.id, **links))
     for photo in refs.get(name.replace("photos", "photo_refs"), ()):
-        if photo.is_pending:
-            for key, value in links.items():
-                setattr(photo, key, value)
-        else:
-            session.add(
-                Photo(
-                    sha256=photo.sha256,
-                    width=photo.width,
-                    height=photo.height,
-                    size_bytes=photo.size_bytes,
-                    taken_at=photo.taken_at,
-                    latitude=photo.latitude,
-                    longitude=photo.longitude,
-                    uploaded_by_id=user.id,
-                    **links,
-                )
-            )
+        photos.link_reference(session, photo, uploaded_by_id=user.id, **links)
