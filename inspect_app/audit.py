@@ -150,6 +150,9 @@ def _end_request(response):
     if reason is None and status in DENIALS and (status != 404 or request.url_rule is not None):
         reason = DENIALS[status]
     if reason is not None:
+        # Refused before ``_begin_request`` ran (CSRF is checked first): name the actor now.
+        if "audit_actor" not in g:
+            set_actor(current_user)
         write("denied", status=status, reason=reason, **_object(), **fields)
     return response
 

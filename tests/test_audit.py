@@ -149,7 +149,7 @@ def test_refusals_are_logged_with_their_reason_and_object(app, client, district,
     [forbidden] = denials(lines, "forbidden")
     assert forbidden["status"] == 403 and forbidden["path"] == "/admin/users"
     [csrf] = denials(lines, "csrf")
-    assert csrf["status"] == 400 and csrf["path"] == "/logout"
+    assert csrf["status"] == 400 and csrf["path"] == "/logout" and csrf["actor"] == "inspector"
     # A path no route knows is not access to an object.
     assert not [line for line in lines if line.get("path") == "/no/such/page"]
 
