@@ -74,6 +74,9 @@ DEFAULTS: dict[str, object] = {
     "WEBHOOK_RETRY_BASE_SECONDS": 60,
     "WEBHOOK_RETRY_MAX_SECONDS": 6 * 3600,
     "AUDIT_LOG": "-",
+    # SQLite only: FULL makes every commit durable against power loss; NORMAL is faster and
+    # only survives crashes of the process.
+    "SQLITE_SYNCHRONOUS": "FULL",
 }
 
 
