@@ -53,9 +53,6 @@ def make_test_app(tmp_path: Path, url: str, **extra):
         "SECRET_KEY": "test-secret",
         "PHOTO_DIR": str(tmp_path / "photos"),
         "TIMEZONE": "Asia/Shanghai",
-        # Durability against power loss is not what the tests look at; FULL would add a few
-        # milliseconds to each of the suite's many commits.
-        "SQLITE_SYNCHRONOUS": "NORMAL",
     }
     config.update(extra)
     return create_app(config)
