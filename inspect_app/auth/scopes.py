@@ -62,23 +62,17 @@ def building_or_404(user: User, building_id: int | None = None, *, code: str | N
     """The building (by id or by code) if the user may see it; 404 otherwise, so that its
     existence is not revealed."""
     key = Building.id == building_id if code is None else Building.code == code
-    building = db.session.scalar(select(Building).where(key, building_scope(user)))
-    if building is None:
-        abort(404)
-    return building
+    return db.first_or_404(select(Building).where(key, building_scope(user)))
 
 
 def _via_building_or_404(user: User, model, object_id: int):
     """The ``model`` row with this id if the building it belongs to (``model.building_id``) is
     in the user's scope; 404 otherwise, so that its existence is not revealed."""
-    row = db.session.scalar(
+    return db.first_or_404(
         select(model)
         .join(Building, model.building_id == Building.id)
         .where(model.id == object_id, building_scope(user))
     )
-    if row is None:
-        abort(404)
-    return row
 
 
 def inspection_or_404(user: User, inspection_id: int) -> Inspection:
@@ -115,10 +109,7 @@ def area_in_scope(user: User, area: Area) -> bool:
 
 def area_or_404(user: User, area_id: int) -> Area:
     """The area if it lies in the user's subtree; 404 otherwise."""
-    area = db.session.scalar(select(Area).where(Area.id == area_id, area_scope(user)))
-    if area is None:
-        abort(404)
-    return area
+    return db.first_or_404(select(Area).where(Area.id == area_id, area_scope(user)))
 
 
 def user_scope(actor: User):
@@ -142,22 +133,16 @@ def user_scope(actor: User):
 
 def managed_user_or_404(actor: User, user_id: int) -> User:
     """The account if ``actor`` administers it (see ``user_scope``); 404 otherwise."""
-    user = db.session.scalar(select(User).where(User.id == user_id, user_scope(actor)))
-    if user is None:
-        abort(404)
-    return user
+    return db.first_or_404(select(User).where(User.id == user_id, user_scope(actor)))
 
 
 def token_or_404(actor: User, token_id: int) -> ApiToken:
     """The API token if its owner is an account ``actor`` administers; 404 otherwise."""
-    token = db.session.scalar(
+    return db.first_or_404(
         select(ApiToken)
         .join(User, ApiToken.user_id == User.id)
         .where(ApiToken.id == token_id, user_scope(actor))
     )
-    if token is None:
-        abort(404)
-    return token
 
 
 def change_or_404(user: User, change_id: int):
@@ -194,10 +179,7 @@ def scoped_reports(user: User) -> Select:
 
 def report_or_404(user: User, report_id: int) -> Report:
     """The resident's report if its building is in the user's scope; 404 otherwise."""
-    report = db.session.scalar(scoped_reports(user).where(Report.id == report_id))
-    if report is None:
-        abort(404)
-    return report
+    return db.first_or_404(scoped_reports(user).where(Report.id == report_id))
 
 
 # --- rectification ledger: hazard transitions, supervision, ledger areas ----------------------
@@ -213,10 +195,7 @@ def ledger_area_or_404(user: User, code: str | None) -> Area | None:
     otherwise), else the user's own area; None for managers, whose ledger is their buildings."""
     if not code:
         return user.area
-    area = db.session.scalar(select(Area).where(Area.code == code, area_scope(user)))
-    if area is None:
-        abort(404)
-    return area
+    return db.first_or_404(select(Area).where(Area.code == code, area_scope(user)))
 
 
 # --- inbox and webhooks ------------------------------------------------------------------------
@@ -265,14 +244,11 @@ def notification_scope(user: User):
 
 def notification_or_404(user: User, notification_id: int):
     """The user's own message if its building is in the user's scope; 404 otherwise."""
-    row = db.session.scalar(
+    return db.first_or_404(
         select(Notification)
         .join(Building, Notification.building_id == Building.id)
         .where(Notification.id == notification_id, notification_scope(user))
     )
-    if row is None:
-        abort(404)
-    return row
 
 
 def webhook_scope(user: User):
@@ -285,10 +261,7 @@ def webhook_scope(user: User):
 
 def webhook_or_404(user: User, webhook_id: int):
     """The webhook if it serves an area of the user's subtree; 404 otherwise."""
-    hook = db.session.scalar(select(Webhook).where(Webhook.id == webhook_id, webhook_scope(user)))
-    if hook is None:
-        abort(404)
-    return hook
+    return db.first_or_404(select(Webhook).where(Webhook.id == webhook_id, webhook_scope(user)))
 
 
 # --- campaign oversight: campaigns, spot-check draws, the area a campaign view is about -------
@@ -307,12 +280,7 @@ def campaign_scope(user: User):
 
 def campaign_or_404(user: User, campaign_id: int):
     """The campaign if it meets the user's area (see ``campaign_scope``); 404 otherwise."""
-    campaign = db.session.scalar(
-        select(Campaign).where(Campaign.id == campaign_id, campaign_scope(user))
-    )
-    if campaign is None:
-        abort(404)
-    return campaign
+    return db.first_or_404(select(Campaign).where(Campaign.id == campaign_id, campaign_scope(user)))
 
 
 def campaign_area_or_404(user: User, campaign, code: str | None) -> Area:
@@ -340,14 +308,11 @@ def spot_check_or_404(user: User, spot_check_id: int):
     prefix = area_prefix(user)
     if prefix is None:
         abort(404)
-    draw = db.session.scalar(
+    return db.first_or_404(
         select(SpotCheck)
         .join(Area, SpotCheck.area_id == Area.id)
         .where(SpotCheck.id == spot_check_id, covers_condition(prefix))
     )
-    if draw is None:
-        abort(404)
-    return draw
 
 
 def may_manage_campaign(user, campaign) -> bool:
